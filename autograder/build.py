@@ -1,0 +1,99 @@
+"""course build: reference + templates -> nbgrader source notebooks -> release/ via nbgrader.
+
+For each assignment the build writes ``build/source/<id>/<nb>.ipynb`` (solutions filled in,
+nbgrader metadata on every cell), copies ``test_public.py`` beside it, and runs nbgrader's
+own ``generate_assignment`` converter (no database) to produce ``release/<id>/``. Hidden
+tests and rubric variants never enter the source folder, so they cannot reach a release.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.config import Course
+from autograder.notebook import TemplateError, source_notebook
+
+PUBLIC_FILES = ["test_public.py"]
+
+
+class BuildError(Exception):
+    """The build cannot produce a safe release."""
+
+
+def build(course: Course, assignment_ids: list[str] | None = None, release_dir: Path | None = None,
+          source_dir: Path | None = None) -> list[Path]:
+    """Build the given assignments (all by default); returns the release folders written."""
+    release_dir = Path(release_dir or course.root / "release")
+    source_dir = Path(source_dir or course.root / "build" / "source")
+    ids = assignment_ids or [a.id for a in course.assignments]
+    written = []
+    with tempfile.TemporaryDirectory(prefix="course-build-") as staging:
+        staging = Path(staging)
+        for assignment_id in ids:
+            assignment = course.assignment(assignment_id)
+            folder = course.assignment_dir(assignment_id)
+            stage = staging / "source" / assignment_id
+            stage.mkdir(parents=True)
+            for name in assignment.notebooks:
+                template = folder / f"{name}.py"
+                if not template.is_file():
+                    raise BuildError(f"{assignment_id}: notebook template {template} is missing")
+                try:
+                    nb = source_notebook(template, assignment_id)
+                except TemplateError as error:
+                    raise BuildError(f"{assignment_id}: {error}") from None
+                nbformat.write(nb, stage / f"{name}.ipynb")
+            for name in PUBLIC_FILES:
+                if (folder / name).is_file():
+                    check_public_file(folder / name)
+                    shutil.copy(folder / name, stage / name)
+            generate_release(staging, assignment_id)
+            _replace(stage, source_dir / assignment_id)
+            _replace(staging / "release" / assignment_id, release_dir / assignment_id)
+            written.append(release_dir / assignment_id)
+    return written
+
+
+def check_public_file(path: Path) -> None:
+    """Public tests go to students: they must not import the reference solutions."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        modules = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        if any(m == "reference" or m.startswith("reference.") for m in modules):
+            raise BuildError(f"{path}: public tests are given to students and must not import "
+                             "reference (compare against NumPy, torch or properties instead)")
+
+
+def generate_release(root: Path, assignment_id: str) -> None:
+    """Run nbgrader's generate_assignment on ``root/source/<id>`` into ``root/release/<id>``."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.assignment_id = assignment_id
+    config.GenerateAssignment.no_database = True
+    config.GenerateAssignment.force = True
+    config.SaveCells.enabled = False
+    log = logging.getLogger("course.nbgrader")
+    log.setLevel(logging.WARNING)
+    coursedir = CourseDirectory(config=config)
+    converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
+    converter.start()
+
+
+def _replace(source: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target)

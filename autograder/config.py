@@ -1,0 +1,132 @@
+"""course.yml: the one file an instructor edits per term, validated on load."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsConfig(Strict):
+    """Per-test limits for student code; an assignment may override any of them."""
+
+    time_per_test: float = Field(60.0, gt=0, description="wall-clock seconds per test")
+    memory_mb: int = Field(2048, ge=800, description="address space of a worker (torch needs ~720 MB)")
+    cpu_seconds: int = Field(1200, gt=0, description="CPU seconds for one submission's worker")
+
+
+class Assignment(Strict):
+    id: Identifier
+    title: str
+    notebooks: list[Identifier] = Field(min_length=1)
+    due: dt.datetime
+    limits: LimitsConfig | None = None
+    thresholds: dict[str, float] = {}
+    reference_scores: dict[str, float] = {}
+
+    @field_validator("due")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-10-15T23:59:00+00:00")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_below_reference(self):
+        for key, threshold in self.thresholds.items():
+            reached = self.reference_scores.get(key)
+            if reached is not None and threshold > reached:
+                raise ValueError(f"threshold {key}={threshold} is above what the reference "
+                                 f"reaches ({reached})")
+        return self
+
+
+class CourseInfo(Strict):
+    id: Identifier
+    title: str
+
+
+class Course(Strict):
+    course: CourseInfo
+    limits: LimitsConfig = LimitsConfig()
+    assignments: list[Assignment] = Field(min_length=1)
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        ids = [a.id for a in self.assignments]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"assignment ids must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    def assignment(self, assignment_id: str) -> Assignment:
+        for assignment in self.assignments:
+            if assignment.id == assignment_id:
+                return assignment
+        known = ", ".join(a.id for a in self.assignments)
+        raise ConfigError(f"course.yml has no assignment '{assignment_id}' (it has: {known})")
+
+    def limits_for(self, assignment: Assignment) -> LimitsConfig:
+        return assignment.limits or self.limits
+
+    def assignment_dir(self, assignment_id: str) -> Path:
+        return self.root / "assignments" / assignment_id
+
+
+class ConfigError(Exception):
+    """course.yml is missing or invalid; the message names the key and what was expected."""
+
+
+def load_course(path: Path | str = "course.yml") -> Course:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "course.yml"
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the course's root, or pass --course)") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with keys course, limits, assignments")
+    try:
+        return Course.model_validate({**data, "root": path.parent.resolve()})
+    except ValidationError as error:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e, data) for e in error.errors())) from None
+
+
+def _describe(error: dict, data: dict) -> str:
+    location, node = [], data
+    for part in error["loc"]:
+        if isinstance(part, int):
+            name = node[part].get("id") if isinstance(node, list) and isinstance(node[part], dict) else None
+            location[-1:] = [f"{location[-1] if location else ''}[{name or part}]"]
+        else:
+            location.append(str(part))
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    message = error["msg"].replace("Value error, ", "")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{'.'.join(location) or 'top level'}: {message}"
+
+
+def find_course_root(start: Path | str = ".") -> Path | None:
+    """The nearest directory at or above ``start`` that holds a course.yml."""
+    start = Path(start).resolve()
+    for folder in [start, *start.parents]:
+        if (folder / "course.yml").is_file():
+            return folder
+    return None

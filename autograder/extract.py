@@ -1,0 +1,131 @@
+"""Turn a submitted notebook or module into the program a worker loads, without running it.
+
+From a notebook only the answer cells are taken, matched by nbgrader ``grade_id``; the
+setup cells come from the instructor's copy, never from the student's. Every problem
+(unreadable file, missing or duplicated answer cell) is named, and costs only the answer
+cells it affects.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from autograder.notebook import defined_names, is_answer, is_setup
+from autograder.remote import Cell, Program
+
+MAX_BYTES = 20 << 20
+
+
+class Unreadable(Exception):
+    """The whole file cannot be used; the message says why."""
+
+
+def instructor_cells(release_notebook: Path) -> list[dict]:
+    """Setup and answer cells of the instructor's notebook, in order."""
+    nb = json.loads(release_notebook.read_text())
+    return [c for c in nb["cells"] if is_setup(c) or is_answer(c)]
+
+
+def build_program(instructor: dict[str, list[dict]], files: dict[str, Path | None]) -> Program:
+    """The program for one submission; both arguments map notebook name -> cells / file."""
+    cells, problems, unreadable = [], {}, []
+    for notebook, template in instructor.items():
+        path, error = files.get(notebook), None
+        try:
+            if path is None:
+                raise Unreadable(f"{notebook}.ipynb is missing from the submission")
+            student = read_submission(path)
+        except Unreadable as unusable:
+            error = str(unusable)
+            unreadable.append(error)
+            student = {}
+        for cell in template:
+            grade_id = cell["metadata"]["nbgrader"]["grade_id"]
+            name = f"{notebook}/{grade_id}" if len(instructor) > 1 else grade_id
+            source = _text(cell["source"])
+            if not is_answer(cell):
+                cells.append(Cell(name, source, answer=False))
+            elif not isinstance(student, str):
+                problem, answer = _answer_cell(student.get(grade_id, []), grade_id, path)
+                if problem:
+                    problems[name] = error or problem
+                cells.append(Cell(name, answer, defined_names(source)))
+        if isinstance(student, str):  # a plain module answers every cell at once
+            expected = [n for c in template if is_answer(c) for n in defined_names(_text(c["source"]))]
+            cells.append(Cell(path.name, student, expected))
+    fatal = "; ".join(unreadable) if len(unreadable) == len(instructor) else None
+    return Program(cells, problems, fatal)
+
+
+def _answer_cell(found: list[dict], grade_id: str, path: Path | None) -> tuple[str | None, str]:
+    """(problem or None, source) for the student's cells carrying ``grade_id``."""
+    label = path.name if path is not None else "the submission"
+    if not found:
+        return (f"answer cell '{grade_id}' is missing from {label} (was it deleted, or its "
+                "metadata changed?)"), ""
+    if len(found) > 1:
+        return f"answer cell '{grade_id}' appears {len(found)} times in {label}; keep exactly one", ""
+    if found[0].get("cell_type") != "code":
+        return f"answer cell '{grade_id}' in {label} is no longer a code cell", ""
+    return None, _text(found[0].get("source", ""))
+
+
+def read_submission(path: Path) -> dict[str, list[dict]] | str:
+    """Answer cells of a notebook by grade_id, or the text of a plain ``.py`` module."""
+    path = Path(path)
+    if path.is_symlink():
+        raise Unreadable(f"{path.name} is a symbolic link; submit the file itself")
+    if path.is_dir():
+        raise Unreadable(f"{path.name} is a folder, not a notebook")
+    if not path.is_file():
+        raise Unreadable(f"{path.name} does not exist")
+    if path.stat().st_size > MAX_BYTES:
+        raise Unreadable(f"{path.name} is {path.stat().st_size >> 20} MB, over the "
+                         f"{MAX_BYTES >> 20} MB limit; clear large outputs and resubmit")
+    if path.stat().st_size == 0:
+        raise Unreadable(f"{path.name} is empty")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Unreadable(f"{path.name} is not UTF-8 text (byte {error.start}): is it the right file?") from None
+    if path.suffix == ".py":
+        if "nbgrader=" not in text:
+            return text
+        nb = jupytext.reads(text, fmt="py:percent")
+    else:
+        nb = _parse_notebook(path.name, text)
+    answers: dict[str, list[dict]] = {}
+    for cell in nb.get("cells", []):
+        metadata = cell.get("metadata") if isinstance(cell, dict) else None
+        grader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+        grade_id = grader.get("grade_id") if isinstance(grader, dict) else None
+        if isinstance(grade_id, str) and grader.get("solution"):
+            answers.setdefault(grade_id, []).append(cell)
+    return answers
+
+
+def _parse_notebook(label: str, text: str) -> dict:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Unreadable(f"{label} is not valid notebook JSON (line {error.lineno}, column "
+                         f"{error.colno}: {error.msg}); open it in Jupyter to repair it") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise Unreadable(f"{label} is JSON but not a Jupyter notebook (no list of cells)")
+    if data.get("nbformat") != 4:
+        try:
+            data = nbformat.convert(nbformat.from_dict(data), 4)
+        except Exception as error:  # noqa: BLE001 - any conversion failure is the file's fault
+            raise Unreadable(f"{label} uses notebook format {data.get('nbformat')!r}, which "
+                             f"cannot be converted to version 4: {error}") from None
+    return data
+
+
+def _text(source) -> str:
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""

@@ -1,0 +1,195 @@
+"""Grade submissions: extract the answers, load them in a worker, run the rubric with pytest.
+
+The trusted process runs the rubric and decides every score; the submission runs only in
+the worker behind the ``student`` proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.config import Course
+from autograder.extract import build_program, instructor_cells
+from autograder.remote import Limits, Submission
+from autograder.rubric import GradingPlugin, RubricError, TestResult
+
+NOTEBOOK_SUFFIXES = (".ipynb", ".py")
+RUBRIC_INI = Path(__file__).with_name("rubric.ini")
+
+
+@dataclass
+class Rubric:
+    """Everything needed to grade one assignment, all of it trusted."""
+
+    assignment: str
+    test_files: list[Path]
+    instructor: dict[str, list[dict]]  # notebook name -> setup and answer cells
+    thresholds: dict[str, float] = field(default_factory=dict)
+    limits: Limits = Limits()
+
+    @classmethod
+    def for_assignment(cls, course: Course, assignment_id: str, public_only: bool = False) -> "Rubric":
+        assignment = course.assignment(assignment_id)
+        folder = course.assignment_dir(assignment_id)
+        names = ["test_public.py"] + ([] if public_only else ["test_hidden.py"])
+        instructor = {}
+        for notebook in assignment.notebooks:
+            path = course.root / "release" / assignment_id / f"{notebook}.ipynb"
+            if not path.is_file():
+                raise RubricError(f"{path} does not exist: run `course build {assignment_id}` first")
+            instructor[notebook] = instructor_cells(path)
+        configured = course.limits_for(assignment)
+        limits = Limits(time_per_test=configured.time_per_test,
+                        memory_bytes=configured.memory_mb << 20, cpu_seconds=configured.cpu_seconds)
+        return cls(assignment_id, [folder / n for n in names if (folder / n).is_file()], instructor,
+                   dict(assignment.thresholds), limits)
+
+    @property
+    def notebooks(self) -> list[str]:
+        return list(self.instructor)
+
+
+@dataclass
+class SubmissionResult:
+    assignment: str
+    student: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+    problems: dict[str, str]
+    isolation: str
+    duration: float
+
+    def gradescope(self) -> dict:
+        """Gradescope's results.json, with the course's own details under extra_data."""
+        output = "\n".join(f"{cell}: {message}" for cell, message in self.problems.items())
+        return {
+            "score": self.score,
+            "output": output,
+            "execution_time": self.duration,
+            "tests": [{"name": t.description, "number": t.name, "score": t.score,
+                       "max_score": t.max_score, "status": t.status, "output": t.output,
+                       "visibility": t.visibility} for t in self.tests],
+            "extra_data": {"assignment": self.assignment, "student": self.student,
+                           "max_score": self.max_score, "isolation": self.isolation,
+                           "problems": self.problems,
+                           "durations": {t.name: t.duration for t in self.tests}},
+        }
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None],
+                     isolation: sandbox.Isolation | None = None) -> SubmissionResult:
+    """Grade one student's files (notebook name -> path) against ``rubric``."""
+    started = time.monotonic()
+    isolation = isolation or sandbox.detect_isolation()
+    program = build_program(rubric.instructor, files)
+    submission = Submission(program, rubric.limits, isolation)
+    plugin = GradingPlugin(submission, rubric.thresholds, rubric.limits.time_per_test)
+    args = [str(f) for f in rubric.test_files] + [
+        "-c", str(RUBRIC_INI), "--rootdir", str(rubric.test_files[0].parent),
+        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
+        "--import-mode=importlib"]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        submission._close()
+    if plugin.errors:
+        raise RubricError(f"the rubric for {rubric.assignment} is broken: " + "; ".join(plugin.errors))
+    if not plugin.results:
+        raise RubricError(f"the rubric for {rubric.assignment} ran no tests (pytest exit code {code})")
+    tests = list(plugin.results.values())
+    problems = dict(submission._load_errors)
+    if program.fatal:
+        problems["submission"] = program.fatal
+    return SubmissionResult(
+        assignment=rubric.assignment, student=student,
+        score=round(sum(t.score for t in tests), 6), max_score=sum(t.max_score for t in tests),
+        tests=tests, problems=problems, isolation=isolation.tier,
+        duration=round(time.monotonic() - started, 3))
+
+
+def locate_submissions(notebooks: list[str], paths: list[Path]) -> dict[str, dict[str, Path | None]]:
+    """Student name -> {notebook name -> file} from files and folders given on the command line.
+
+    A file is one student (named after the file, or after its folder when the file carries
+    the notebook's own name). A folder holding the notebooks is one student; any other
+    folder holds one student per entry.
+    """
+    students: dict[str, dict[str, Path | None]] = {}
+
+    def add(name: str, files: dict[str, Path | None]) -> None:
+        if name in students:
+            raise ValueError(f"two submissions are both named '{name}'")
+        students[name] = files
+
+    for path in map(Path, paths):
+        if path.is_dir() and not _notebooks_in(path, notebooks):
+            children = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_")))
+            for child in children:
+                if child.is_dir() or child.suffix in NOTEBOOK_SUFFIXES:
+                    add(*_one_student(child, notebooks))
+        else:
+            add(*_one_student(path, notebooks))
+    return students
+
+
+def _notebooks_in(folder: Path, notebooks: list[str]) -> dict[str, Path]:
+    found = {}
+    for name in notebooks:
+        for suffix in NOTEBOOK_SUFFIXES:
+            candidate = folder / f"{name}{suffix}"
+            if candidate.exists() or candidate.is_symlink():
+                found.setdefault(name, candidate)
+    return found
+
+
+def _one_student(path: Path, notebooks: list[str]) -> tuple[str, dict[str, Path | None]]:
+    if path.is_dir():
+        found = _notebooks_in(path, notebooks)
+        return path.name, {n: found.get(n) for n in notebooks}
+    name = path.parent.name if path.stem in notebooks else path.stem
+    if len(notebooks) == 1:
+        return name, {notebooks[0]: path}
+    return name, {n: (path if path.stem == n else None) for n in notebooks}
+
+
+def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
+                isolation: sandbox.Isolation | None = None) -> list[SubmissionResult]:
+    """Grade every student found in ``paths``; write each results.json as soon as it is known.
+
+    A submission that breaks the grader itself is recorded with the error and the run goes
+    on; a broken rubric stops the run, since it would fail every student.
+    """
+    from tqdm import tqdm
+
+    from autograder.report import write_grades_csv, write_results
+
+    students = locate_submissions(rubric.notebooks, paths)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for student, files in tqdm(students.items(), desc=f"grading {rubric.assignment}", unit="student",
+                               disable=None, leave=False):
+        try:
+            result = grade_submission(rubric, student, files, isolation)
+        except RubricError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
+            result = SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
+                                      {"grader": f"internal error: {type(error).__name__}: {error}"},
+                                      "unknown", 0.0)
+        write_results(result, outdir)
+        results.append(result)
+    write_grades_csv(results, outdir / "grades.csv")
+    return results

@@ -1,0 +1,343 @@
+"""The trusted side of the worker protocol: start a worker, call into it, proxy its objects.
+
+``Submission`` is what rubric tests receive as the ``student`` fixture:
+``student.mse_loss(y_pred, y)`` runs the student's ``mse_loss`` in the worker and returns
+plain data; any other result comes back as a ``Remote`` handle that can be called, have
+methods called, or be passed back as an argument. Every failure of student code (an
+exception, a crash, a timeout, a missing function) surfaces as ``StudentError`` with a
+reason a student can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+from autograder import sandbox, wire
+from autograder.worker import CELL_MARK as MARK
+
+OUTPUT_LIMIT = 256 << 10
+
+
+class StudentError(Exception):
+    """Student code failed; ``str(error)`` is the reason shown to the student."""
+
+
+@dataclass
+class Cell:
+    """One cell of the program the worker runs: setup (instructor) or answer (student)."""
+
+    name: str
+    source: str
+    defines: list[str] = field(default_factory=list)  # names the instructor's version defines
+    answer: bool = True
+
+
+@dataclass
+class Program:
+    """What a worker loads: cells in order, plus problems found while extracting them."""
+
+    cells: list[Cell]
+    problems: dict[str, str] = field(default_factory=dict)  # cell name -> why it is unusable
+    fatal: str | None = None  # set when nothing of the submission is usable
+
+    def cell_defining(self, name: str) -> str | None:
+        return next((c.name for c in self.cells if name in c.defines), None)
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_per_test: float = 60.0
+    memory_bytes: int = 2 << 30
+    cpu_seconds: int = 1200
+    file_bytes: int = 64 << 20
+    open_files: int = 256
+    processes: int = 64
+    tmp_bytes: int = 256 << 20
+    max_result_bytes: int = 512 << 20
+
+    def for_worker(self) -> dict:
+        return {"memory_bytes": self.memory_bytes, "cpu_seconds": self.cpu_seconds,
+                "file_bytes": self.file_bytes, "open_files": self.open_files,
+                "processes": self.processes}
+
+
+class Worker:
+    """One worker process holding one loaded submission."""
+
+    def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
+        self.limits = limits
+        argv, env, self.workdir = sandbox.worker_command(isolation, limits.tmp_bytes)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=env, cwd=self.workdir,
+                                        start_new_session=True)
+        self.output = bytearray()
+        self.dropped = 0
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
+        self.cell_report: dict[str, dict] = {}
+
+    def load(self, cells: list[Cell], timeout: float) -> None:
+        message = {"op": "load", "limits": self.limits.for_worker(),
+                   "cells": [{"name": c.name, "source": c.source} for c in cells]}
+        header, _ = self.request(message, [], time.monotonic() + timeout, "loading the answer cells")
+        self.cell_report = {c["name"]: c for c in header.get("cells", []) if type(c) is dict}
+
+    def _drain(self) -> None:
+        stream = self.process.stderr
+        while chunk := stream.read1(65536):
+            room = OUTPUT_LIMIT - len(self.output)
+            self.output += chunk[:max(room, 0)]
+            self.dropped += max(len(chunk) - max(room, 0), 0)
+
+    def raw_output(self) -> str:
+        return self.output.decode("utf-8", "replace")
+
+    def printed(self) -> str:
+        """What the submission printed (truncated), without the worker's cell markers."""
+        text = "".join(line for line in self.raw_output().splitlines(keepends=True)
+                       if not line.startswith(MARK))
+        return text + (f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else "")
+
+    def request(self, header: dict, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
+        """Send one message and wait for the reply; failures kill the worker."""
+        try:
+            wire.send(self.process.stdin.fileno(), header, buffers)
+            return wire.receive(self.process.stdout.fileno(), deadline, self.limits.max_result_bytes)
+        except wire.Deadline:
+            self.kill()
+            raise StudentError(f"{what} did not finish within the time limit "
+                               f"(an infinite loop, or far too slow?)") from None
+        except (wire.PeerGone, BrokenPipeError):
+            raise StudentError(f"the submission's process ended during {what} "
+                               f"({self._exit_reason()})") from None
+        except wire.ProtocolError as error:
+            self.kill()
+            raise StudentError(f"{what} returned data the grader cannot read: {error}") from None
+
+    def _exit_reason(self) -> str:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "it stopped answering"
+        self.kill()
+        if code == 0:
+            return "exit code 0: does the code call sys.exit() or os._exit()?"
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = {"SIGXCPU": "the CPU time limit", "SIGKILL": "killed, perhaps for memory",
+                    "SIGSEGV": "a crash", "SIGXFSZ": "the file size limit"}.get(name, "a signal")
+            return f"{name}: {hint}"
+        return f"exit code {code}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+class Submission:
+    """The ``student`` fixture: a lazy, restartable proxy for one loaded submission.
+
+    ``student.name`` is the student's top-level ``name``; calling it runs it in the worker.
+    A crash or timeout ends the current worker; the next use starts a fresh one.
+    """
+
+    def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
+        self._program = program
+        self._limits = limits
+        self._isolation = isolation
+        self._worker: Worker | None = None
+        self._generation = 0
+        self._skipped: dict[str, str] = {}  # cells left out because loading them broke the worker
+        self._deadline: float | None = None  # set per test by the rubric plugin
+        self._warnings: list[str] = []  # warnings raised during the latest call
+
+    def __getattr__(self, name: str) -> "Remote":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Remote(self, {"name": name}, [])
+
+    # -- worker lifetime
+
+    def _ensure_worker(self) -> Worker:
+        if self._program.fatal:
+            raise StudentError(self._program.fatal)
+        if self._worker is not None and self._worker.alive:
+            return self._worker
+        self._generation += 1
+        while True:
+            cells = [c for c in self._program.cells if c.name not in self._skipped]
+            worker = Worker(self._program, self._limits, self._isolation)
+            try:
+                worker.load(cells, self._limits.time_per_test)
+            except StudentError as error:
+                worker.kill()
+                culprit = self._culprit(cells, worker)
+                if culprit is None:
+                    raise StudentError(f"could not load the submission: {error}") from None
+                self._skipped[culprit] = str(error).replace("loading the answer cells",
+                                                            f"running cell '{culprit}'")
+                continue
+            self._worker = worker
+            return worker
+
+    @staticmethod
+    def _culprit(cells: list[Cell], worker: Worker) -> str | None:
+        """The answer cell that was running when loading failed (the worker prints markers)."""
+        worker.drain.join(timeout=5)
+        marks = [line[len(MARK):] for line in worker.raw_output().splitlines()
+                 if line.startswith(MARK)]
+        started = marks[-1] if marks else None
+        answers = [c.name for c in cells if c.answer]
+        return started if started in answers else None
+
+    def _close(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+
+    @property
+    def _printed(self) -> str:
+        return self._worker.printed() if self._worker else ""
+
+    @property
+    def _load_errors(self) -> dict[str, str]:
+        """Cell name -> error, for answer cells that did not run cleanly."""
+        errors = dict(self._program.problems)
+        errors.update(self._skipped)
+        if self._worker is not None:
+            for name, report in self._worker.cell_report.items():
+                if report.get("error"):
+                    errors[name] = format_error(report["error"])
+        return errors
+
+    # -- calls
+
+    def _request(self, header: dict, buffers: list, verb: str, subject: str):
+        what = f"{verb} {subject}"
+        worker = self._ensure_worker()
+        limit = self._limits.time_per_test
+        deadline = self._deadline if self._deadline is not None else time.monotonic() + limit
+        reply, out = worker.request(header, buffers, deadline, what)
+        raised = reply.get("warnings")
+        self._warnings = [str(w) for w in raised] if type(raised) is list else []
+        if reply.get("ok") is True:
+            try:
+                return wire.decode(reply.get("value"), out, self._handle)
+            except wire.ProtocolError as error:
+                raise StudentError(f"{what} returned data the grader cannot read: {error}") from None
+        if "missing" in reply:
+            raise StudentError(self._missing_reason(str(reply["missing"])))
+        error = reply.get("error") if type(reply.get("error")) is dict else {}
+        if error.get("type") == "NotImplementedError":
+            where = error.get("where") or []
+            cell = f" in {where[-1]}" if where else ""
+            raise StudentError(f"{subject} is not implemented yet (it raises "
+                               f"NotImplementedError{cell})")
+        raise StudentError(f"{subject} raised {format_error(error)}")
+
+    def _missing_reason(self, name: str) -> str:
+        cell = self._program.cell_defining(name)
+        problem = self._load_errors.get(cell) if cell else None
+        if problem:
+            return f"`{name}` is not defined because cell '{cell}' failed: {problem}"
+        if cell:
+            return f"`{name}` is not defined: cell '{cell}' ran but did not define it (renamed?)"
+        return f"the submission does not define `{name}`"
+
+    def _handle(self, tag: dict) -> "Remote":
+        if tag.get("$") != "handle" or type(tag.get("id")) is not int:
+            raise wire.ProtocolError("unexpected reference tag from the worker")
+        label = f"{str(tag.get('type'))[:80]} object"
+        return Remote(self, {"handle": tag["id"]}, [], label=label)
+
+    def _encode_args(self, args, kwargs) -> tuple[list, dict, list]:
+        buffers: list = []
+
+        def other(value):
+            if isinstance(value, Remote):
+                if value._generation != self._generation:
+                    raise StudentError("an object from an earlier, failed run of the submission "
+                                       "was passed back")
+                if "handle" not in value._spec or value._attrs:
+                    raise TypeError("only objects the submission returned can be passed back")
+                return {"$": "ref", "id": value._spec["handle"]}
+            raise TypeError(f"cannot send a {type(value).__name__} to the submission")
+
+        return (wire.encode(list(args), buffers, other),
+                wire.encode(dict(kwargs), buffers, other), buffers)
+
+
+class Remote:
+    """A function, class, object or attribute living in the worker."""
+
+    def __init__(self, submission: Submission, spec: dict, attrs: list[str], label: str | None = None):
+        self._submission = submission
+        self._spec = spec
+        self._attrs = attrs
+        self._generation = submission._generation
+        self._label = label
+
+    @property
+    def _name(self) -> str:
+        base = f"`{self._spec['name']}`" if "name" in self._spec else (self._label or "object")
+        return base if not self._attrs else f"{base}.{'.'.join(self._attrs)}"
+
+    def __getattr__(self, attr: str) -> "Remote":
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return Remote(self._submission, self._spec, self._attrs + [attr], self._label)
+
+    def _check_generation(self) -> None:
+        if "handle" in self._spec and self._generation != self._submission._generation:
+            raise StudentError(f"{self._name} belonged to an earlier run of the submission that "
+                               "failed; it no longer exists")
+
+    def __call__(self, *args, **kwargs):
+        self._check_generation()
+        args_enc, kwargs_enc, buffers = self._submission._encode_args(args, kwargs)
+        header = {"op": "call", "target": self._spec, "attrs": self._attrs,
+                  "args": args_enc, "kwargs": kwargs_enc, "seed": 0}
+        return self._submission._request(header, buffers, "calling", self._name)
+
+    def __repr__(self) -> str:
+        return f"<submission {self._name}>"
+
+
+def fetch(remote: Remote):
+    """The value of a remote attribute as plain data, e.g. ``fetch(model.weight)``."""
+    remote._check_generation()
+    header = {"op": "get", "target": remote._spec, "attrs": remote._attrs}
+    return remote._submission._request(header, [], "reading", remote._name)
+
+
+def format_error(error: dict) -> str:
+    text = f"{error.get('type', 'Error')}: {error.get('message', '')}".strip().rstrip(":")
+    where = error.get("where") or []
+    return text + (f" ({where[-1]})" if where else "")

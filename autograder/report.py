@@ -1,0 +1,80 @@
+"""Reports: results.json per submission, grades.csv per class, and terminal tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from autograder.grading import SubmissionResult
+
+
+def write_results(result: SubmissionResult, outdir: Path) -> Path:
+    """``outdir/<student>/results.json`` in Gradescope's format, written atomically."""
+    folder = Path(outdir) / result.student
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(result.gradescope(), indent=2) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
+def write_grades_csv(results: list[SubmissionResult], path: Path) -> Path:
+    """One row per student: a column per test (points earned), then total and maximum."""
+    tests = list(dict.fromkeys(t.name for r in results for t in r.tests))
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *tests, "total", "max_score"])
+        for result in sorted(results, key=lambda r: r.student):
+            earned = {t.name: t.score for t in result.tests}
+            writer.writerow([result.student, *(_number(earned.get(n, 0)) for n in tests),
+                             _number(result.score), _number(result.max_score)])
+    return path
+
+
+def class_table(results: list[SubmissionResult]) -> str:
+    """Student, score and what went wrong, one line each."""
+    rows = [("student", "score", "%", "failed tests / problems")]
+    for result in sorted(results, key=lambda r: r.student):
+        failed = [t.name.removeprefix("test_") for t in result.tests if t.status != "passed"]
+        notes = (f"{len(failed)} failed: " + ", ".join(failed)) if failed else "all passed"
+        if result.problems:
+            notes = f"{next(iter(result.problems.values()))}; {notes}"
+        percent = 100 * result.score / result.max_score if result.max_score else 0
+        rows.append((result.student, f"{_number(result.score)}/{_number(result.max_score)}",
+                     f"{percent:.0f}", _clip(notes, 100)))
+    return _format(rows)
+
+
+def submission_table(result: SubmissionResult) -> str:
+    """Every test of one submission with its points and, if failed, the reason."""
+    rows = [("test", "points", "result")]
+    for test in result.tests:
+        mark = "ok" if test.status == "passed" else _clip(test.output, 110)
+        rows.append((test.name, f"{_number(test.score)}/{_number(test.max_score)}", mark))
+    lines = [_format(rows), f"\ntotal: {_number(result.score)}/{_number(result.max_score)}"]
+    for cell, message in result.problems.items():
+        lines.append(f"problem in {cell}: {message}")
+    return "\n".join(lines)
+
+
+def _format(rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)] + [str(row[-1])]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(str(row[-1])))
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,146 @@
+"""The pytest plugin that turns rubric tests into scores.
+
+Rubric tests are plain pytest functions in ``assignments/<id>/test_public.py`` (copied to
+students) and ``test_hidden.py`` (never released). They use:
+
+* ``@pytest.mark.points(n)``: required on every test; passed tests earn ``n``;
+* ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit;
+* the ``student`` fixture: the submission, e.g. ``student.mse_loss(y_pred, y)``;
+* the ``rng`` fixture: a NumPy generator seeded from the test's name;
+* the ``thresholds`` fixture: this assignment's ``thresholds`` from ``course.yml``.
+
+A test in ``test_hidden.py`` (or marked ``@pytest.mark.hidden``) is hidden from students
+until grades are published.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.remote import StudentError, Submission
+
+HIDDEN_FILE = "test_hidden.py"
+MARKERS = [
+    "points(n): points a passing test earns (required)",
+    "time_limit(seconds): wall-clock limit for the student's code in this test",
+    "hidden: hide this test from students until grades are published",
+]
+
+
+@dataclass
+class TestResult:
+    name: str
+    description: str
+    score: float
+    max_score: float
+    status: str  # "passed" or "failed"
+    output: str  # the reason, for a failed test
+    visibility: str  # "visible" or "after_published"
+    duration: float
+
+
+class Thresholds(dict):
+    def __missing__(self, key):
+        raise KeyError(f"course.yml sets no threshold '{key}' for this assignment")
+
+
+class RubricError(Exception):
+    """The rubric itself is broken (not the student's fault)."""
+
+
+class GradingPlugin:
+    """Registered with ``pytest.main(plugins=[...])`` for one submission."""
+
+    def __init__(self, submission: Submission, thresholds: dict, time_per_test: float):
+        self.submission = submission
+        self._thresholds = Thresholds(thresholds)
+        self.time_per_test = time_per_test
+        self.results: dict[str, TestResult] = {}
+        self.errors: list[str] = []
+
+    # -- fixtures
+
+    @pytest.fixture(scope="session")
+    def student(self) -> Submission:
+        return self.submission
+
+    @pytest.fixture
+    def rng(self, request) -> np.random.Generator:
+        return np.random.default_rng(zlib.crc32(request.node.name.encode()))
+
+    @pytest.fixture(scope="session")
+    def thresholds(self) -> dict:
+        return self._thresholds
+
+    # -- hooks
+
+    def pytest_configure(self, config):
+        for line in MARKERS:
+            config.addinivalue_line("markers", line)
+
+    def pytest_collection_modifyitems(self, items):
+        names = set()
+        for item in items:
+            if item.get_closest_marker("points") is None:
+                self.errors.append(f"{item.nodeid} has no @pytest.mark.points(n)")
+            if item.name in names:
+                self.errors.append(f"two rubric tests are named {item.name}")
+            names.add(item.name)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(f"cannot collect {report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_runtest_setup(self, item):
+        marker = item.get_closest_marker("time_limit")
+        limit = marker.args[0] if marker else self.time_per_test
+        self.submission._deadline = time.monotonic() + limit
+
+    def pytest_runtest_teardown(self, item):
+        self.submission._deadline = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self._record(item, report, call)
+
+    def _record(self, item, report, call) -> None:
+        marker = item.get_closest_marker("points")
+        points = float(marker.args[0]) if marker and marker.args else 0.0
+        hidden = Path(str(item.fspath)).name == HIDDEN_FILE or item.get_closest_marker("hidden")
+        doc = (item.obj.__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
+        passed = report.passed
+        self.results[item.name] = TestResult(
+            name=item.name,
+            description=doc[0] if doc else item.name.replace("_", " "),
+            score=points if passed else 0.0,
+            max_score=points,
+            status="passed" if passed else "failed",
+            output="" if passed else failure_reason(call, report),
+            visibility="after_published" if hidden else "visible",
+            duration=round(report.duration, 3),
+        )
+
+
+def failure_reason(call, report) -> str:
+    """A short reason a student can act on."""
+    if report.skipped:
+        return f"skipped: {report.longrepr[2] if isinstance(report.longrepr, tuple) else ''}"
+    excinfo = call.excinfo
+    if excinfo is None:
+        return "failed"
+    error = excinfo.value
+    if isinstance(error, StudentError):
+        return str(error)
+    if isinstance(error, AssertionError):
+        text = str(error).split("\nassert ")[0].strip()
+        return text or "a check failed"
+    return (f"the rubric could not use the result: {type(error).__name__}: {error}")[:1000]

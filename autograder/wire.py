@@ -1,0 +1,235 @@
+"""The worker protocol: plain data across a pipe, never pickle.
+
+A message is an 8-byte big-endian header length, a JSON header, then the raw bytes of
+every array the header names. Values are encoded as JSON with tagged objects:
+
+    {"$": "tuple", "items": [...]}          {"$": "dict", "items": [[key, value], ...]}
+    {"$": "array", "dtype": "<f8", "shape": [2, 3], "buf": 0}   (NumPy, numeric dtypes only)
+    {"$": "tensor", ...same as array...}    {"$": "scalar", ...0-d array...}
+    {"$": "bytes", "buf": 1}                {"$": "handle", "id": 7, "type": "Net", "repr": "..."}
+    {"$": "ref", "id": 7}                   (a handle sent back to the worker)
+
+Lists, strings, numbers, booleans and None are JSON themselves. Decoding builds only
+exact built-in types and base-class ``np.ndarray``s, so nothing a student writes can
+reach the trusted process as code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+MAX_HEADER_BYTES = 16 << 20
+MAX_DEPTH = 64
+ALLOWED_KINDS = set("biufc")  # bool, int, uint, float, complex
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a valid message."""
+
+
+class PeerGone(ProtocolError):
+    """The other side closed the pipe."""
+
+
+class Deadline(Exception):
+    """No complete message arrived before the deadline."""
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode(value: Any, buffers: list, other: Callable[[Any], dict], depth: int = 0) -> Any:
+    """Encode ``value`` as JSON-able data; raw array bytes are appended to ``buffers``.
+
+    ``other(value)`` encodes anything that is not plain data (the worker turns it into a
+    handle; the trusted side raises).
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"data nested deeper than {MAX_DEPTH} levels")
+    if value is None or type(value) in (bool, str):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value
+    if type(value) is list:
+        return [encode(v, buffers, other, depth + 1) for v in value]
+    if type(value) is tuple:
+        return {"$": "tuple", "items": [encode(v, buffers, other, depth + 1) for v in value]}
+    if type(value) is dict:
+        return {"$": "dict", "items": [[encode(k, buffers, other, depth + 1),
+                                        encode(v, buffers, other, depth + 1)]
+                                       for k, v in value.items()]}
+    if type(value) is bytes:
+        buffers.append(value)
+        return {"$": "bytes", "buf": len(buffers) - 1}
+    if isinstance(value, np.ndarray) and value.dtype.kind in ALLOWED_KINDS:
+        return _encode_array("array", np.asarray(value), buffers)
+    if isinstance(value, np.generic) and value.dtype.kind in ALLOWED_KINDS:
+        return _encode_array("scalar", np.asarray(value), buffers)
+    if _is_tensor(value):
+        array = value.detach().cpu()
+        if array.dtype.is_floating_point and array.element_size() < 4:
+            array = array.float()
+        array = array.numpy()
+        if array.dtype.kind in ALLOWED_KINDS:
+            return _encode_array("tensor", array, buffers)
+    return other(value)
+
+
+def _encode_array(tag: str, array: np.ndarray, buffers: list) -> dict:
+    array = np.ascontiguousarray(array)
+    buffers.append(memoryview(array).cast("B") if array.size else b"")
+    return {"$": tag, "dtype": array.dtype.str, "shape": list(array.shape), "buf": len(buffers) - 1}
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = _torch_if_loaded()
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _torch_if_loaded():
+    import sys
+
+    return sys.modules.get("torch")
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode(data: Any, buffers: list, tagged: Callable[[dict], Any], depth: int = 0) -> Any:
+    """Inverse of ``encode``; ``tagged(obj)`` decodes handle and ref tags."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("data nested too deeply")
+    if data is None or type(data) in (bool, int, float, str):
+        return data
+    if type(data) is list:
+        return [decode(v, buffers, tagged, depth + 1) for v in data]
+    if type(data) is not dict:
+        raise ProtocolError(f"unexpected JSON value of type {type(data).__name__}")
+    tag = data.get("$")
+    if tag == "tuple":
+        return tuple(decode(v, buffers, tagged, depth + 1) for v in _items(data))
+    if tag == "dict":
+        pairs = [(decode(k, buffers, tagged, depth + 1), decode(v, buffers, tagged, depth + 1))
+                 for k, v in (_pair(p) for p in _items(data))]
+        try:
+            return dict(pairs)
+        except TypeError as error:
+            raise ProtocolError(f"unhashable dictionary key: {error}") from None
+    if tag == "bytes":
+        return bytes(_buffer(data, buffers))
+    if tag in ("array", "scalar", "tensor"):
+        array = _decode_array(data, buffers)
+        if tag == "scalar":
+            return array[()]
+        if tag == "tensor":
+            torch = _import_torch()
+            return torch.from_numpy(array) if torch is not None else array
+        return array
+    if tag in ("handle", "ref"):
+        return tagged(data)
+    raise ProtocolError(f"unknown tag {tag!r}")
+
+
+def _items(data: dict) -> list:
+    items = data.get("items")
+    if type(items) is not list:
+        raise ProtocolError("tagged container without an item list")
+    return items
+
+
+def _pair(item: Any) -> tuple:
+    if type(item) is not list or len(item) != 2:
+        raise ProtocolError("dictionary item is not a [key, value] pair")
+    return item[0], item[1]
+
+
+def _buffer(data: dict, buffers: list) -> bytes:
+    index = data.get("buf")
+    if type(index) is not int or not 0 <= index < len(buffers):
+        raise ProtocolError("reference to a missing buffer")
+    return buffers[index]
+
+
+def _decode_array(data: dict, buffers: list) -> np.ndarray:
+    try:
+        dtype = np.dtype(data["dtype"])
+    except (KeyError, TypeError) as error:
+        raise ProtocolError(f"invalid dtype: {error}") from None
+    shape = data.get("shape")
+    if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise ProtocolError(f"dtype {dtype} is not a plain numeric dtype")
+    if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise ProtocolError(f"invalid array shape {shape!r}")
+    raw = _buffer(data, buffers)
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(raw):
+        raise ProtocolError(f"array of shape {tuple(shape)} and dtype {dtype} does not match "
+                            f"its {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# ---------------------------------------------------------------- framing
+
+
+def send(fd: int, header: dict, buffers: list) -> None:
+    """Write one message (header plus raw buffers) to the file descriptor ``fd``."""
+    header = dict(header, buffers=[len(memoryview(b).cast("B")) for b in buffers])
+    text = json.dumps(header, allow_nan=True).encode()
+    _write_all(fd, struct.pack(">Q", len(text)) + text)
+    for buffer in buffers:
+        _write_all(fd, buffer)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) -> tuple[dict, list]:
+    """Read one message from ``fd``; raise ``Deadline`` once ``time.monotonic()`` passes it."""
+    (length,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
+    if length > MAX_HEADER_BYTES:
+        raise ProtocolError(f"message header of {length} bytes is too large")
+    try:
+        header = json.loads(_read_exact(fd, length, deadline))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ProtocolError(f"message header is not JSON: {error}") from None
+    sizes = header.get("buffers") if type(header) is dict else None
+    if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
+        raise ProtocolError("message header lists no valid buffer sizes")
+    if sum(sizes) > max_bytes:
+        raise ProtocolError(f"message of {sum(sizes)} bytes exceeds the limit of {max_bytes} bytes")
+    return header, [_read_exact(fd, n, deadline) for n in sizes]
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], n
+    while remaining:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise Deadline()
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise PeerGone()
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
