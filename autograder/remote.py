@@ -175,6 +175,7 @@ class Submission:
         self._worker: Worker | None = None
         self._generation = 0
         self._skipped: dict[str, str] = {}  # cells left out because loading them broke the worker
+        self._cell_errors: dict[str, str] = {}  # cells that raised while the worker loaded them
         self._deadline: float | None = None  # set per test by the rubric plugin
         self._warnings: list[str] = []  # warnings raised during the latest call
 
@@ -205,6 +206,8 @@ class Submission:
                                                             f"running cell '{culprit}'")
                 continue
             self._worker = worker
+            self._cell_errors = {name: format_error(report["error"])
+                                 for name, report in worker.cell_report.items() if report.get("error")}
             return worker
 
     @staticmethod
@@ -229,13 +232,7 @@ class Submission:
     @property
     def _load_errors(self) -> dict[str, str]:
         """Cell name -> error, for answer cells that did not run cleanly."""
-        errors = dict(self._program.problems)
-        errors.update(self._skipped)
-        if self._worker is not None:
-            for name, report in self._worker.cell_report.items():
-                if report.get("error"):
-                    errors[name] = format_error(report["error"])
-        return errors
+        return {**self._program.problems, **self._skipped, **self._cell_errors}
 
     # -- calls
 
@@ -297,11 +294,12 @@ class Submission:
 class Remote:
     """A function, class, object or attribute living in the worker."""
 
-    def __init__(self, submission: Submission, spec: dict, attrs: list[str], label: str | None = None):
+    def __init__(self, submission: Submission, spec: dict, attrs: list[str], label: str | None = None,
+                 generation: int | None = None):
         self._submission = submission
         self._spec = spec
         self._attrs = attrs
-        self._generation = submission._generation
+        self._generation = submission._generation if generation is None else generation
         self._label = label
 
     @property
@@ -312,7 +310,7 @@ class Remote:
     def __getattr__(self, attr: str) -> "Remote":
         if attr.startswith("_"):
             raise AttributeError(attr)
-        return Remote(self._submission, self._spec, self._attrs + [attr], self._label)
+        return Remote(self._submission, self._spec, self._attrs + [attr], self._label, self._generation)
 
     def _check_generation(self) -> None:
         if "handle" in self._spec and self._generation != self._submission._generation:

@@ -8,6 +8,7 @@ every array the header names. Values are encoded as JSON with tagged objects:
     {"$": "tensor", ...same as array...}    {"$": "scalar", ...0-d array...}
     {"$": "bytes", "buf": 1}                {"$": "handle", "id": 7, "type": "Net", "repr": "..."}
     {"$": "ref", "id": 7}                   (a handle sent back to the worker)
+    {"$": "dtype", "lib": "torch", "name": "float64"}     {"$": "device", "name": "cuda:0"}
 
 Lists, strings, numbers, booleans and None are JSON themselves. Decoding builds only
 exact built-in types and base-class ``np.ndarray``s, so nothing a student writes can
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import struct
 import time
@@ -74,6 +76,15 @@ def encode(value: Any, buffers: list, other: Callable[[Any], dict], depth: int =
         return _encode_array("array", np.asarray(value), buffers)
     if isinstance(value, np.generic) and value.dtype.kind in ALLOWED_KINDS:
         return _encode_array("scalar", np.asarray(value), buffers)
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        dtype = np.dtype(value)
+        if dtype.kind in ALLOWED_KINDS:
+            return {"$": "dtype", "lib": "numpy", "name": dtype.name}
+    torch = _torch_if_loaded()
+    if torch is not None and isinstance(value, torch.dtype):
+        return {"$": "dtype", "lib": "torch", "name": str(value).removeprefix("torch.")}
+    if torch is not None and isinstance(value, torch.device):
+        return {"$": "device", "name": str(value)}
     if _is_tensor(value):
         array = value.detach().cpu()
         if array.dtype.is_floating_point and array.element_size() < 4:
@@ -85,7 +96,8 @@ def encode(value: Any, buffers: list, other: Callable[[Any], dict], depth: int =
 
 
 def _encode_array(tag: str, array: np.ndarray, buffers: list) -> dict:
-    array = np.ascontiguousarray(array)
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
     buffers.append(memoryview(array).cast("B") if array.size else b"")
     return {"$": tag, "dtype": array.dtype.str, "shape": list(array.shape), "buf": len(buffers) - 1}
 
@@ -134,6 +146,14 @@ def decode(data: Any, buffers: list, tagged: Callable[[dict], Any], depth: int =
             torch = _import_torch()
             return torch.from_numpy(array) if torch is not None else array
         return array
+    if tag == "dtype":
+        return _decode_dtype(data)
+    if tag == "device":
+        name = data.get("name")
+        torch = _import_torch()
+        if type(name) is not str or not re.fullmatch(r"(cpu|cuda|mps)(:\d+)?", name) or torch is None:
+            raise ProtocolError(f"invalid device {name!r}")
+        return torch.device(name)
     if tag in ("handle", "ref"):
         return tagged(data)
     raise ProtocolError(f"unknown tag {tag!r}")
@@ -174,6 +194,23 @@ def _decode_array(data: dict, buffers: list) -> np.ndarray:
         raise ProtocolError(f"array of shape {tuple(shape)} and dtype {dtype} does not match "
                             f"its {len(raw)} bytes")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _decode_dtype(data: dict):
+    name, lib = data.get("name"), data.get("lib")
+    if type(name) is not str or not re.fullmatch(r"[a-z]+[0-9]*", name):
+        raise ProtocolError(f"invalid dtype name {name!r}")
+    if lib == "numpy":
+        try:
+            dtype = np.dtype(name)
+        except TypeError:
+            raise ProtocolError(f"unknown NumPy dtype {name!r}") from None
+        if dtype.kind in ALLOWED_KINDS:
+            return dtype
+    torch = _import_torch() if lib == "torch" else None
+    if torch is not None and isinstance(getattr(torch, name, None), torch.dtype):
+        return getattr(torch, name)
+    raise ProtocolError(f"unknown {lib} dtype {name!r}")
 
 
 def _import_torch():

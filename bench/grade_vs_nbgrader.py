@@ -1,0 +1,102 @@
+"""Grade the same completed 01 notebook with `course grade` and with `nbgrader autograde`.
+
+nbgrader gets test cells equivalent to the public tests: each public test function is
+appended as a graded cell that calls it with the notebook's own namespace as `student`.
+Both tools grade the same class of N identical submissions in one run, through their
+command lines; the script prints both times per submission and the ratio.
+
+    .venv/bin/python bench/grade_vs_nbgrader.py [--students 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT, NOTEBOOK = "01_regression", "regression"
+BIN = Path(sys.executable).parent
+
+
+def public_test_cells() -> list[nbformat.NotebookNode]:
+    """One nbgrader test cell per public test, calling it on the notebook's namespace."""
+    source = (ROOT / "assignments" / ASSIGNMENT / "test_public.py").read_text()
+    tree = ast.parse(source)
+    header = "\n".join(ast.get_source_segment(source, node) for node in tree.body
+                       if isinstance(node, (ast.Import, ast.ImportFrom)))
+    cells = [nbformat.v4.new_code_cell(
+        header + "\nimport types, zlib\nstudent = types.SimpleNamespace(**globals())\n"
+        "def seeded(name):\n    return np.random.default_rng(zlib.crc32(name.encode()))",
+        metadata={"nbgrader": {"schema_version": 3, "grade": False, "solution": False,
+                               "locked": True, "grade_id": "bench_setup"}})]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            points = next(d.args[0].value for d in node.decorator_list
+                          if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points")
+            args = ", ".join("student" if a.arg == "student" else f"seeded({node.name!r})"
+                             for a in node.args.args)
+            code = "\n".join(line for line in ast.get_source_segment(source, node).splitlines()
+                             if not line.startswith("@"))
+            cells.append(nbformat.v4.new_code_cell(
+                f"{code}\n\n{node.name}({args})",
+                metadata={"nbgrader": {"schema_version": 3, "grade": True, "solution": False,
+                                       "locked": True, "points": points, "grade_id": node.name}}))
+    return cells
+
+
+def run(command: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", OMP_NUM_THREADS="1")
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--students", type=int, default=4)
+    args = parser.parse_args()
+    run([str(BIN / "course"), "build", ASSIGNMENT], ROOT)
+    completed = nbformat.read(ROOT / "build" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        tmp = Path(tmp)
+        ours = tmp / "ours"
+        for i in range(args.students):
+            (ours / f"student{i}").mkdir(parents=True)
+            nbformat.write(completed, ours / f"student{i}" / f"{NOTEBOOK}.ipynb")
+        course_time = run([str(BIN / "course"), "--course", str(ROOT), "grade", "-a", ASSIGNMENT,
+                           str(ours), "-o", str(tmp / "grades")], ROOT)
+
+        theirs = tmp / "nbgrader"
+        source = theirs / "source" / ASSIGNMENT
+        source.mkdir(parents=True)
+        with_tests = nbformat.from_dict(completed)
+        with_tests.cells += public_test_cells()
+        nbformat.write(with_tests, source / f"{NOTEBOOK}.ipynb")
+        run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], theirs)
+        for i in range(args.students):
+            folder = theirs / "submitted" / f"student{i}" / ASSIGNMENT
+            folder.mkdir(parents=True)
+            shutil.copy(source / f"{NOTEBOOK}.ipynb", folder / f"{NOTEBOOK}.ipynb")
+        nbgrader_time = run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], theirs)
+        graded = list((theirs / "autograded").rglob("*.ipynb"))
+        assert len(graded) == args.students, "nbgrader did not grade every submission"
+
+    per_ours, per_theirs = course_time / args.students, nbgrader_time / args.students
+    print(f"submissions: {args.students} identical completed {ASSIGNMENT} notebooks")
+    print(f"course grade (public + hidden tests, sandboxed): {course_time:6.2f} s total, {per_ours:5.2f} s per submission")
+    print(f"nbgrader autograde (public tests as cells):      {nbgrader_time:6.2f} s total, {per_theirs:5.2f} s per submission")
+    print(f"ratio nbgrader / course: {per_theirs / per_ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

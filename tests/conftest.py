@@ -1,0 +1,55 @@
+"""Shared fixtures: the course, a fresh build in a temporary folder, quick rubrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder.build import build
+from autograder.config import load_course
+from autograder.grading import Rubric, grade_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = load_course(ROOT)
+ASSIGNMENTS = [a.id for a in COURSE.assignments]
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def course():
+    return COURSE
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """A fresh build of every assignment: ``built/source/<id>`` and ``built/release/<id>``."""
+    out = tmp_path_factory.mktemp("build")
+    build(COURSE, None, release_dir=out / "release", source_dir=out / "source")
+    return out
+
+
+def rubric_for(assignment_id: str, time_per_test: float | None = None, public_only: bool = False) -> Rubric:
+    rubric = Rubric.for_assignment(COURSE, assignment_id, public_only=public_only)
+    if time_per_test:
+        rubric.limits = dataclasses.replace(rubric.limits, time_per_test=time_per_test)
+    return rubric
+
+
+def source_notebooks(built: Path, assignment_id: str) -> dict[str, Path]:
+    return {n: built / "source" / assignment_id / f"{n}.ipynb"
+            for n in COURSE.assignment(assignment_id).notebooks}
+
+
+def grade(assignment_id: str, files: dict[str, Path] | Path, time_per_test: float | None = None):
+    rubric = rubric_for(assignment_id, time_per_test)
+    if isinstance(files, Path):
+        files = {rubric.notebooks[0]: files}
+    return grade_submission(rubric, "student", files)
+
+
+def failed(result) -> dict[str, str]:
+    return {t.name: t.output for t in result.tests if t.status != "passed"}

@@ -1,0 +1,156 @@
+"""Bad input gets a clear message, costs only the items it affects, and never stops a run."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.examples import broken
+from autograder.grading import grade_class, locate_submissions
+from autograder.notebook import is_answer
+from autograder.variants import Replace, Variant
+
+from conftest import failed, grade, rubric_for, source_notebooks
+
+A = "01_regression"
+TORCH_TESTS = {"test_torch_logistic_model_matches_numpy", "test_torch_linear_regression_matches_numpy"}
+
+
+@pytest.fixture(scope="module")
+def reference(built):
+    return nbformat.read(source_notebooks(built, A)["regression"], as_version=4)
+
+
+def write(tmp_path, text: str, name="regression.ipynb"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_invalid_json_fails_every_test_with_the_parse_error(reference, tmp_path):
+    result = grade(A, write(tmp_path, broken(reference, "invalid_json")))
+    assert result.score == 0 and result.tests
+    assert all("not valid notebook JSON (line" in t.output for t in result.tests)
+    assert "not valid notebook JSON" in result.problems["submission"]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("deleted_cell", "answer cell 'torch' is missing from regression.ipynb"),
+    ("syntax_error", "SyntaxError"),
+    ("infinite_loop", "did not finish within the time limit"),
+    ("exits_early", "exit code 0: does the code call sys.exit() or os._exit()?"),
+    ("memory_bomb", "MemoryError"),
+])
+def test_a_broken_function_costs_only_its_tests(reference, tmp_path, kind, reason):
+    result = grade(A, write(tmp_path, broken(reference, kind)), time_per_test=8)
+    assert set(failed(result)) == TORCH_TESTS, failed(result)
+    for test in TORCH_TESTS:
+        assert reason in failed(result)[test]
+    assert result.score == result.max_score - 5
+
+
+def test_syntax_error_names_cell_and_line(reference, tmp_path):
+    result = grade(A, write(tmp_path, broken(reference, "syntax_error")))
+    assert "cell 'torch', line 1" in result.problems["torch"]
+
+
+def _answer_source(reference) -> str:
+    return "\n\n".join(c.source for c in reference.cells if is_answer(c))
+
+
+def test_plain_python_module_is_accepted(reference, tmp_path):
+    module = "import numpy as np\nimport torch\nfrom torch import nn\n\n" + _answer_source(reference)
+    result = grade(A, write(tmp_path, module, "regression.py"))
+    assert result.score == result.max_score, failed(result)
+
+
+def test_jupytext_percent_file_is_read_as_a_notebook(reference, tmp_path):
+    import jupytext
+
+    result = grade(A, write(tmp_path, jupytext.writes(reference, fmt="py:percent"), "regression.py"))
+    assert result.score == result.max_score, failed(result)
+
+
+def test_module_missing_a_function_names_it(reference, tmp_path):
+    module = "import numpy as np\n" + _answer_source(reference).replace("def mse_loss(", "def mse(")
+    result = grade(A, write(tmp_path, module, "regression.py"))
+    assert "`mse_loss` is not defined" in failed(result)["test_mse_matches_torch"]
+
+
+def test_duplicated_answer_cell_is_named(reference, tmp_path):
+    nb = nbformat.from_dict(json.loads(nbformat.writes(reference)))
+    copy = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "mse")
+    nb.cells.append(nbformat.from_dict(json.loads(json.dumps(copy))))
+    nb.cells[-1].id = "mse-copy"
+    result = grade(A, write(tmp_path, nbformat.writes(nb)))
+    assert "answer cell 'mse' appears 2 times" in result.problems["mse"]
+    assert "appears 2 times" in failed(result)["test_mse_matches_torch"]
+    assert "test_sigmoid_is_stable_for_large_inputs" not in failed(result)
+
+
+def test_renamed_function_in_its_cell_is_reported_as_renamed(reference, tmp_path):
+    variant = Variant("renamed", "", Replace("mse_loss", "def mean_squared_error(y_pred, y):\n    return 0.0, y_pred\n"))
+    result = grade(A, write(tmp_path, nbformat.writes(variant.apply(reference))))
+    assert "cell 'mse' ran but did not define it (renamed?)" in failed(result)["test_mse_matches_torch"]
+
+
+def test_wrong_return_type_is_explained(reference, tmp_path):
+    variant = Variant("strings", "", Replace("mse_loss", "def mse_loss(y_pred, y):\n    return 'small', None\n"))
+    result = grade(A, write(tmp_path, nbformat.writes(variant.apply(reference))))
+    assert "returned str, not an array or a number" in failed(result)["test_mse_matches_torch"]
+
+
+def test_wrong_signature_is_explained(reference, tmp_path):
+    variant = Variant("signature", "", Replace("sigmoid", "def sigmoid():\n    return 0.5\n"))
+    result = grade(A, write(tmp_path, nbformat.writes(variant.apply(reference))))
+    assert "`sigmoid` raised TypeError" in failed(result)["test_sigmoid_is_stable_for_large_inputs"]
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "is empty"),
+    (b"\xff\xfe\x00garbage\x80", "is not UTF-8 text"),
+    (b'{"cells": 3}', "not a Jupyter notebook"),
+    (b'{"nbformat": 2, "cells": []}', "notebook format 2"),
+])
+def test_unusable_file_scores_zero_with_its_reason(tmp_path, content, reason):
+    path = tmp_path / "regression.ipynb"
+    path.write_bytes(content)
+    result = grade(A, path)
+    assert result.score == 0 and reason in result.problems["submission"]
+
+
+def test_folder_and_symlink_are_refused(tmp_path):
+    (tmp_path / "dir.ipynb").mkdir()
+    (tmp_path / "link.ipynb").symlink_to("/etc/passwd")
+    assert "is a folder" in grade(A, tmp_path / "dir.ipynb").problems["submission"]
+    assert "symbolic link" in grade(A, tmp_path / "link.ipynb").problems["submission"]
+
+
+def test_a_class_run_goes_on_past_every_broken_submission(reference, tmp_path):
+    submissions = tmp_path / "class"
+    for kind in ["invalid_json", "exits_early", "syntax_error"]:
+        (submissions / kind).mkdir(parents=True)
+        write(submissions / kind, broken(reference, kind))
+    (submissions / "good").mkdir()
+    write(submissions / "good", nbformat.writes(reference))
+    (submissions / "empty").mkdir()
+    results = grade_class(rubric_for(A, 20), [submissions], tmp_path / "out")
+    scores = {r.student: r.score for r in results}
+    assert scores["good"] == results[0].max_score and scores["invalid_json"] == 0
+    assert 0 < scores["exits_early"] < scores["good"]
+    assert "regression.ipynb is missing" in next(r for r in results if r.student == "empty").problems["submission"]
+    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(results) == 6
+    assert all((tmp_path / "out" / r.student / "results.json").is_file() for r in results)
+
+
+def test_submissions_are_located_by_file_and_folder(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "regression.ipynb").write_text("{}")
+    (tmp_path / "bob.ipynb").write_text("{}")
+    found = locate_submissions(["regression"], [tmp_path])
+    assert found == {"alice": {"regression": tmp_path / "alice" / "regression.ipynb"},
+                     "bob": {"regression": tmp_path / "bob.ipynb"}}
+    assert list(locate_submissions(["regression"], [tmp_path / "alice"])) == ["alice"]

@@ -1,0 +1,177 @@
+"""The worker: isolation, limits, handles, restarts. Student code never runs in this process."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from autograder import sandbox
+from autograder.remote import Cell, Limits, Program, Remote, StudentError, Submission, fetch
+
+from conftest import ROOT
+
+ISOLATION = sandbox.detect_isolation()
+namespaces = pytest.mark.skipif(ISOLATION.tier != "namespaces", reason=f"needs namespaces: {ISOLATION.detail}")
+
+PROBES = '''
+import os, socket, sys
+import numpy as np
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+def listdir(path):
+    return sorted(os.listdir(path))
+
+def connect(host, port):
+    socket.create_connection((host, port), timeout=2).close()
+    return "connected"
+
+def can_import(name):
+    __import__(name)
+    return True
+
+def environment():
+    return dict(os.environ)
+
+def identity():
+    return os.getuid(), os.getpid()
+
+class Counter:
+    def __init__(self, start):
+        self.count = start
+    def add(self, n):
+        self.count += n
+        return self.count
+
+def make_counter(start):
+    return Counter(start)
+
+def total(counter):
+    return counter.count
+
+class Sneaky(float):
+    def __eq__(self, other):
+        return True
+
+def sneaky():
+    return Sneaky(1.0)
+
+class Matrix(np.ndarray):
+    pass
+
+def subclass():
+    return np.arange(3.0).view(Matrix)
+
+def hang():
+    while True:
+        pass
+
+def die():
+    os._exit(3)
+'''
+
+
+@pytest.fixture
+def student():
+    program = Program([Cell("setup", "import numpy as np", answer=False),
+                       Cell("probes", PROBES, ["read", "connect", "Counter"])])
+    submission = Submission(program, Limits(time_per_test=5), ISOLATION)
+    yield submission
+    submission._close()
+
+
+@namespaces
+def test_worker_cannot_read_the_reference_or_hidden_tests(student):
+    for path in [ROOT / "reference" / "linear.py", ROOT / "assignments" / "01_regression" / "test_hidden.py",
+                 ROOT / "course.yml"]:
+        with pytest.raises(StudentError, match="FileNotFoundError"):
+            student.read(str(path))
+    with pytest.raises(StudentError, match="ModuleNotFoundError"):
+        student.can_import("reference")
+    assert student.can_import("autograder.gradcheck")
+
+
+@namespaces
+def test_worker_has_no_network(student):
+    with pytest.raises(StudentError, match="OSError|unreachable|refused"):
+        student.connect("127.0.0.1", 22)
+
+
+@namespaces
+def test_worker_runs_unprivileged_with_a_cleared_environment(student, monkeypatch):
+    uid, _ = student.identity()
+    assert uid == 65534
+    env = student.environment()
+    assert "SECRET_FOR_TEST" not in env and env["HOME"] == "/tmp"
+
+
+def test_environment_of_the_grader_is_not_passed_on(monkeypatch):
+    monkeypatch.setenv("SECRET_FOR_TEST", "x")
+    program = Program([Cell("probes", PROBES)])
+    submission = Submission(program, Limits(time_per_test=5), sandbox.Isolation("limits", "forced"))
+    try:
+        assert "SECRET_FOR_TEST" not in submission.environment()
+    finally:
+        submission._close()
+
+
+def test_worker_is_a_separate_process(student):
+    _, pid = student.identity()
+    assert pid != os.getpid()
+
+
+def test_handles_can_be_called_and_passed_back(student):
+    counter = student.make_counter(2)
+    assert isinstance(counter, Remote)
+    assert counter.add(3) == 5
+    assert student.total(counter) == 5
+    assert fetch(counter.count) == 5
+
+
+def test_results_are_reduced_to_exact_plain_types(student):
+    value = student.sneaky()
+    assert type(value) is float and value != 2.0
+    array = student.subclass()
+    assert type(array) is np.ndarray
+
+
+def test_timeout_fails_the_call_and_the_next_call_gets_a_fresh_worker(student):
+    counter = student.make_counter(1)
+    with pytest.raises(StudentError, match="did not finish within the time limit"):
+        student.hang()
+    assert student.total(student.make_counter(4)) == 4
+    with pytest.raises(StudentError, match="earlier run"):
+        counter.add(1)
+
+
+def test_crash_is_reported_with_the_exit_code(student):
+    with pytest.raises(StudentError, match="exit code 3"):
+        student.die()
+    assert student.make_counter(1).add(1) == 2
+
+
+def test_forced_limits_tier_still_grades(built):
+    from conftest import grade, source_notebooks
+
+    os.environ["COURSE_ISOLATION"] = "limits"
+    sandbox.detect_isolation.cache_clear()
+    try:
+        result = grade("01_regression", source_notebooks(built, "01_regression"))
+    finally:
+        del os.environ["COURSE_ISOLATION"]
+        sandbox.detect_isolation.cache_clear()
+    assert result.isolation == "limits" and result.score == result.max_score
+
+
+def test_memory_limit_turns_a_bomb_into_memory_error():
+    program = Program([Cell("bomb", "import numpy as np\ndef bomb():\n    return np.ones(10**10)\n")])
+    submission = Submission(program, Limits(time_per_test=10, memory_bytes=1 << 30), ISOLATION)
+    try:
+        with pytest.raises(StudentError, match="MemoryError"):
+            submission.bomb()
+    finally:
+        submission._close()
