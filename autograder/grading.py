@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,9 +101,11 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
         "--import-mode=importlib"]
     try:
+        _forget_modules(rubric.test_files)
         with contextlib.redirect_stdout(io.StringIO()):
             code = pytest.main(args, plugins=[plugin])
     finally:
+        _forget_modules(rubric.test_files)
         submission._close()
     if plugin.errors:
         raise RubricError(f"the rubric for {rubric.assignment} is broken: " + "; ".join(plugin.errors))
@@ -117,6 +120,14 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
         score=round(sum(t.score for t in tests), 6), max_score=sum(t.max_score for t in tests),
         tests=tests, problems=problems, isolation=isolation.tier,
         duration=round(time.monotonic() - started, 3))
+
+
+def _forget_modules(files: list[Path]) -> None:
+    """Drop imported rubric modules, so that the next rubric's test_public.py is its own."""
+    paths = {str(Path(f).resolve()) for f in files}
+    for name, module in list(sys.modules.items()):
+        if str(Path(getattr(module, "__file__", None) or "/").resolve()) in paths:
+            del sys.modules[name]
 
 
 def locate_submissions(notebooks: list[str], paths: list[Path]) -> dict[str, dict[str, Path | None]]:

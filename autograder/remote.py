@@ -28,6 +28,10 @@ class StudentError(Exception):
     """Student code failed; ``str(error)`` is the reason shown to the student."""
 
 
+class SandboxError(RuntimeError):
+    """The grading machine cannot isolate a worker; no submission can be graded fairly."""
+
+
 @dataclass
 class Cell:
     """One cell of the program the worker runs: setup (instructor) or answer (student)."""
@@ -72,9 +76,10 @@ class Worker:
 
     def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
         self.limits = limits
-        argv, env, self.workdir = sandbox.worker_command(isolation, limits.tmp_bytes)
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, env=env, cwd=self.workdir,
+        launch = sandbox.worker_command(isolation, limits.tmp_bytes)
+        self.workdir, self.policy = launch.workdir, launch.policy
+        self.process = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=launch.env, cwd=self.workdir,
                                         start_new_session=True)
         self.output = bytearray()
         self.dropped = 0
@@ -83,9 +88,12 @@ class Worker:
         self.cell_report: dict[str, dict] = {}
 
     def load(self, cells: list[Cell], timeout: float) -> None:
-        message = {"op": "load", "limits": self.limits.for_worker(),
+        message = {"op": "load", "limits": self.limits.for_worker(), "confine": self.policy,
                    "cells": [{"name": c.name, "source": c.source} for c in cells]}
         header, _ = self.request(message, [], time.monotonic() + timeout, "loading the answer cells")
+        if "sandbox_error" in header:
+            self.kill()
+            raise SandboxError(f"the worker could not confine itself: {header['sandbox_error']}")
         self.cell_report = {c["name"]: c for c in header.get("cells", []) if type(c) is dict}
 
     def _drain(self) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.remote import StudentError, Submission
+from autograder.remote import SandboxError, StudentError, Submission
 
 HIDDEN_FILE = "test_hidden.py"
 MARKERS = [
@@ -113,6 +113,8 @@ class GradingPlugin:
             self._record(item, report, call)
 
     def _record(self, item, report, call) -> None:
+        if call.excinfo is not None and isinstance(call.excinfo.value, SandboxError):
+            self.errors.append(str(call.excinfo.value))
         marker = item.get_closest_marker("points")
         points = float(marker.args[0]) if marker and marker.args else 0.0
         hidden = Path(str(item.fspath)).name == HIDDEN_FILE or item.get_closest_marker("hidden")

@@ -1,19 +1,24 @@
 """How a worker process is isolated: the command line that starts it, per isolation tier.
 
-Tier ``namespaces`` (bubblewrap): new user, PID, network, IPC, UTS and mount namespaces; an
-unprivileged uid with no capabilities; a cleared environment; a read-only view of the system
-and the Python environment; the grader's student-safe ``autograder`` package bound alone at
-``/opt/course``; a size-limited private ``/tmp`` as the working directory. The course
-repository (``reference/``, hidden tests, gradebooks) is not mounted at all.
+Tier A, ``namespaces`` (bubblewrap): new user, PID, network, IPC, UTS and mount namespaces;
+uid 65534 with no capabilities; a cleared environment; a read-only view of the system and
+the Python environment; the student-safe ``autograder`` package bound alone at
+``/opt/course``; a size-limited private ``/tmp``. The course repository (``reference/``,
+hidden tests, gradebooks) is not mounted at all. Seccomp applies inside as well.
 
-Tier ``limits``: where namespaces are unavailable, only resource limits apply. Every run
-reports its tier, and it says loudly when isolation is weak.
+Tier B, ``syscalls`` (no namespaces, e.g. in Docker): the worker confines itself with
+seccomp (no processes, sockets, ptrace, signals to others, sessions, mounts) and, where the
+kernel has it, Landlock (files readable only beneath the system and Python folders,
+writable only in its own work folder; no TCP).
+
+Tier C, ``limits``: resource limits only. Every run reports its tier, loudly when weak.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +26,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder import confine
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent
 MOUNT_ROOT = "/opt/course"
@@ -31,7 +38,7 @@ PASSED_VARIABLES = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]  # needed for corre
 
 @dataclass(frozen=True)
 class Isolation:
-    tier: str  # "namespaces" or "limits"
+    tier: str  # "namespaces" (A), "syscalls" (B) or "limits" (C)
     detail: str
 
     @property
@@ -41,7 +48,7 @@ class Isolation:
 
 def worker_environment() -> dict[str, str]:
     env = {
-        "PATH": "/usr/bin:/bin",
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",  # ldconfig: how pyseccomp finds libseccomp
         "HOME": "/tmp",
         "LANG": "C.UTF-8",
         "PYTHONNOUSERSITE": "1",
@@ -99,30 +106,70 @@ def _python_dirs() -> list[str]:
     return sorted(d for d in dirs if not any(d.startswith(s + "/") for s in SYSTEM_DIRS))
 
 
+LANDLOCK_READABLE = SYSTEM_DIRS + ["/etc", "/proc", "/sys", "/dev"]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one worker: argv, environment, working folder, and the confinement
+    policy the worker applies to itself before running student code."""
+
+    argv: list[str]
+    env: dict[str, str] | None
+    workdir: str | None
+    policy: dict
+
+
 @functools.lru_cache(maxsize=None)
 def detect_isolation(force: str | None = None) -> Isolation:
-    """The strongest tier that works on this machine (``force`` picks one for tests)."""
+    """The strongest tier that works here: namespaces (A), syscalls (B), limits (C).
+
+    ``force`` (or the environment variable COURSE_ISOLATION) picks a tier, for tests and
+    for machines where a probe would mislead.
+    """
     force = force or os.environ.get("COURSE_ISOLATION")
-    if force == "limits":
-        return Isolation("limits", "resource limits only (forced): the submission can read files "
-                                   "and use the network")
-    if shutil.which("bwrap") is None:
-        return Isolation("limits", "resource limits only: bubblewrap is not installed, so the "
-                                   "submission can read files and use the network")
-    probe = bwrap_command(sys.executable, 1 << 20)[:-2] + ["-c", "import autograder.wire"]
-    result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        return Isolation("limits", "resource limits only: bubblewrap cannot create namespaces "
-                                   f"here ({result.stderr.strip()[:200]})")
-    return Isolation("namespaces", "bubblewrap: no network, no view of the course files, "
-                                   "unprivileged uid")
+    seccomp = confine.seccomp_available()
+    if force in (None, "namespaces") and shutil.which("bwrap"):
+        if _probe(Isolation("namespaces", "")):
+            return Isolation("namespaces", "tier A: bubblewrap namespaces (no network, no view of "
+                             "the course files, unprivileged uid)" + (" + seccomp" if seccomp else ""))
+    if force in (None, "namespaces", "syscalls") and seccomp:
+        abi = confine.landlock_abi()
+        candidate = Isolation("syscalls", f"tier B: seccomp (no processes, sockets, ptrace or "
+                              f"signals)" + (f" + Landlock ABI {abi} (files beneath the Python "
+                              "environment only)" if abi else ", no Landlock: files readable"))
+        if _probe(candidate):
+            return candidate
+    reason = "forced" if force == "limits" else "no namespaces or seccomp available here"
+    return Isolation("limits", f"tier C: resource limits only ({reason}): the submission can "
+                               "read files, use the network and signal other processes")
 
 
-def worker_command(isolation: Isolation, tmp_bytes: int) -> tuple[list[str], dict | None, str | None]:
-    """(argv, env, cwd) that start a worker under ``isolation``."""
+def _probe(isolation: Isolation) -> bool:
+    """Whether a worker confined this way starts and imports NumPy."""
+    launch = worker_command(isolation, 16 << 20)
+    code = ("import json, sys; from autograder.confine import confine; "
+            f"confine(json.loads({json.dumps(json.dumps(launch.policy))})); import numpy")
+    try:
+        result = subprocess.run(launch.argv[:-2] + ["-c", code], env=launch.env, cwd=launch.workdir,
+                                capture_output=True, timeout=120)
+    finally:
+        if launch.workdir:
+            shutil.rmtree(launch.workdir, ignore_errors=True)
+    return result.returncode == 0
+
+
+def worker_command(isolation: Isolation, tmp_bytes: int) -> Launch:
+    """How to start a worker under ``isolation``."""
+    seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
-        return bwrap_command(sys.executable, tmp_bytes), {}, None
+        return Launch(bwrap_command(sys.executable, tmp_bytes), {}, None, {"seccomp": seccomp})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
-    env = dict(worker_environment(), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir)
-    return [sys.executable, "-s", "-m", "autograder.worker"], env, workdir
+    env = dict(worker_environment(), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
+               TMPDIR=workdir)
+    policy: dict = {"seccomp": seccomp}
+    if isolation.tier == "syscalls" and confine.landlock_abi():
+        readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [str(AUTOGRADER_DIR)]
+        policy["landlock"] = {"read": readable, "write": [workdir]}
+    return Launch([sys.executable, "-s", "-m", "autograder.worker"], env, workdir, policy)

@@ -18,6 +18,7 @@ import types
 import warnings
 
 from autograder import wire
+from autograder.confine import confine
 
 CELL_MARK = "\x00course-cell:"  # tells the grader which cell was loading
 
@@ -173,6 +174,11 @@ def main() -> None:
 
     header, _ = wire.receive(proto_in)
     apply_limits(header.get("limits", {}))
+    try:
+        confine(header.get("confine", {}))
+    except Exception as exc:  # noqa: BLE001 - reported before any student code runs
+        wire.send(proto_out, {"ok": True, "sandbox_error": f"{type(exc).__name__}: {exc}"}, [])
+        return
     seed_everything(0)
     session = Session()
     report = session.load(header.get("cells", []))

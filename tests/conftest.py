@@ -44,11 +44,12 @@ def source_notebooks(built: Path, assignment_id: str) -> dict[str, Path]:
             for n in COURSE.assignment(assignment_id).notebooks}
 
 
-def grade(assignment_id: str, files: dict[str, Path] | Path, time_per_test: float | None = None):
+def grade(assignment_id: str, files: dict[str, Path] | Path, time_per_test: float | None = None,
+          isolation=None):
     rubric = rubric_for(assignment_id, time_per_test)
     if isinstance(files, Path):
         files = {rubric.notebooks[0]: files}
-    return grade_submission(rubric, "student", files)
+    return grade_submission(rubric, "student", files, isolation)
 
 
 def failed(result) -> dict[str, str]:

@@ -70,3 +70,13 @@ def test_the_grading_engine_never_needs_the_reference_to_import():
             "import autograder.cli, autograder.grading, autograder.checks, autograder.worker, "
             "autograder.build, autograder.extract, autograder.report\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_rubrics_of_different_assignments_do_not_mix(built):
+    from conftest import COURSE, grade
+
+    first, second = COURSE.assignments[0].id, COURSE.assignments[1].id
+    names = [{t.name for t in grade(a, {n: ROOT / "release" / a / f"{n}.ipynb"
+                                        for n in COURSE.assignment(a).notebooks}).tests}
+             for a in (first, second, first)]
+    assert names[0] == names[2] and not names[0] & names[1]

@@ -13,6 +13,9 @@ from autograder.remote import Cell, Limits, Program, Remote, StudentError, Submi
 from conftest import ROOT
 
 ISOLATION = sandbox.detect_isolation()
+CONFINED = [tier for tier in ("namespaces", "syscalls") if sandbox.detect_isolation(tier).tier == tier]
+confined_tiers = pytest.mark.parametrize("tier", CONFINED or [pytest.param("none", marks=pytest.mark.skip(
+    reason="neither namespaces nor seccomp work on this machine"))])
 namespaces = pytest.mark.skipif(ISOLATION.tier != "namespaces", reason=f"needs namespaces: {ISOLATION.detail}")
 
 PROBES = '''
@@ -72,32 +75,74 @@ def hang():
 
 def die():
     os._exit(3)
+
+def spawn():
+    try:
+        os.fork()
+    except OSError as error:
+        return f"refused: {error.strerror}"
+    return "forked"
+
+def signal_parent():
+    try:
+        os.kill(os.getppid(), 0)
+    except OSError as error:
+        return f"refused: {error.strerror}"
+    return "signalled"
+
+def escape():
+    try:
+        os.setsid()
+    except OSError as error:
+        return f"refused: {error.strerror}"
+    return "new session"
+
+def thread():
+    import threading
+    box = []
+    worker = threading.Thread(target=lambda: box.append("thread ran"))
+    worker.start()
+    worker.join()
+    return box[0]
 '''
+
+
+def probes(isolation):
+    program = Program([Cell("setup", "import numpy as np", answer=False),
+                       Cell("probes", PROBES, ["read", "connect", "Counter"])])
+    return Submission(program, Limits(time_per_test=5), isolation)
 
 
 @pytest.fixture
 def student():
-    program = Program([Cell("setup", "import numpy as np", answer=False),
-                       Cell("probes", PROBES, ["read", "connect", "Counter"])])
-    submission = Submission(program, Limits(time_per_test=5), ISOLATION)
+    submission = probes(ISOLATION)
     yield submission
     submission._close()
 
 
-@namespaces
-def test_worker_cannot_read_the_reference_or_hidden_tests(student):
+@pytest.fixture
+def confined(tier):
+    submission = probes(sandbox.detect_isolation(tier))
+    yield submission
+    submission._close()
+
+
+@confined_tiers
+def test_worker_cannot_read_the_reference_or_hidden_tests(confined):
+    student = confined
     for path in [ROOT / "reference" / "linear.py", ROOT / "assignments" / "01_regression" / "test_hidden.py",
                  ROOT / "course.yml"]:
-        with pytest.raises(StudentError, match="FileNotFoundError"):
+        with pytest.raises(StudentError, match="FileNotFoundError|PermissionError"):
             student.read(str(path))
-    with pytest.raises(StudentError, match="ModuleNotFoundError"):
+    with pytest.raises(StudentError, match="ModuleNotFoundError|PermissionError"):
         student.can_import("reference")
     assert student.can_import("autograder.gradcheck")
 
 
-@namespaces
-def test_worker_has_no_network(student):
-    with pytest.raises(StudentError, match="OSError|unreachable|refused"):
+@confined_tiers
+def test_worker_has_no_network(confined):
+    student = confined
+    with pytest.raises(StudentError, match="PermissionError|OSError|unreachable|refused"):
         student.connect("127.0.0.1", 22)
 
 
@@ -175,3 +220,15 @@ def test_memory_limit_turns_a_bomb_into_memory_error():
             submission.bomb()
     finally:
         submission._close()
+
+
+@confined_tiers
+def test_worker_cannot_start_processes_or_signal_the_grader(confined):
+    assert confined.spawn() == "refused: Operation not permitted"
+    assert confined.signal_parent() == "refused: Operation not permitted"
+    assert confined.thread() == "thread ran"
+
+
+@confined_tiers
+def test_worker_cannot_escape_its_process_group(confined):
+    assert confined.escape() == "refused: Operation not permitted"

@@ -1,0 +1,138 @@
+"""Confinement the worker applies to itself before it runs any student code.
+
+* ``no_new_privs``: nothing the submission executes can gain privileges.
+* seccomp (through libseccomp): no new processes (threads are fine), no sockets, no
+  ptrace or cross-process memory access, no signals to other processes, no new sessions
+  or process groups, no mounts, namespaces, BPF or keyrings. Denied calls fail with EPERM.
+* Landlock (when asked): file access only beneath the listed paths (read-only or
+  read-write), no TCP, and (kernel ABI 6+) no signals outside the worker.
+
+Runs inside the worker, so it imports nothing beyond the standard library and pyseccomp.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_THREAD = 0x00010000
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+READ_ACCESS = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+WRITE_ACCESS = sum(1 << bit for bit in (1, 4, 5, 7, 8, 10, 12))  # write, remove, make dir/reg/fifo/sym
+DENIED = ["socket", "ptrace", "process_vm_readv", "process_vm_writev", "setsid", "setpgid",
+          "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "perf_event_open",
+          "keyctl", "add_key", "request_key", "fork", "vfork", "kexec_load", "init_module",
+          "delete_module", "reboot", "swapon", "settimeofday", "userfaultfd"]
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is unavailable."""
+    version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
+                            ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    return max(int(version), 0)
+
+
+def seccomp_available() -> bool:
+    try:
+        import pyseccomp  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def no_new_privs() -> None:
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
+def apply_seccomp() -> None:
+    import pyseccomp as seccomp
+
+    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    deny = seccomp.ERRNO(errno.EPERM)
+    for name in DENIED:
+        try:
+            rules.add_rule(deny, name)
+        except (ValueError, RuntimeError, OSError):
+            pass  # not a syscall on this architecture
+    rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # glibc falls back to clone
+    pid = os.getpid()
+    for name in ("kill", "tgkill"):
+        rules.add_rule(deny, name, seccomp.Arg(0, seccomp.NE, pid))
+    rules.load()
+
+
+def apply_landlock(readable: list[str], writable: list[str]) -> int:
+    """Restrict file access to beneath ``readable`` (read) and ``writable`` (read and write)."""
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError(errno.ENOSYS, "Landlock is not available")
+    handled = READ_ACCESS | WRITE_ACCESS | (1 << 6) | (1 << 9) | (1 << 11)
+    if abi >= 2:
+        handled |= 1 << 13  # refer
+    if abi >= 3:
+        handled |= 1 << 14  # truncate
+    attr = RulesetAttr(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
+                            ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        for paths, access in ((readable, READ_ACCESS), (writable, handled & ~((1 << 6) | (1 << 9) | (1 << 11)))):
+            for path in paths:
+                _add_path_rule(ruleset, path, access)
+        if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+    return abi
+
+
+def _add_path_rule(ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if not os.path.isdir(path):
+            access &= (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14)  # file rights only
+        rule = PathBeneathAttr(access, fd)
+        if _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+                         ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+    finally:
+        os.close(fd)
+
+
+def confine(policy: dict) -> list[str]:
+    """Apply ``policy`` ({"seccomp": bool, "landlock": {"read": [...], "write": [...]}})."""
+    applied = []
+    if policy.get("seccomp"):
+        import pyseccomp  # noqa: F401 - finds libseccomp (via ldconfig) before Landlock applies
+    no_new_privs()
+    applied.append("no_new_privs")
+    if policy.get("landlock"):
+        abi = apply_landlock(policy["landlock"].get("read", []), policy["landlock"].get("write", []))
+        applied.append(f"landlock (ABI {abi})")
+    if policy.get("seccomp"):
+        apply_seccomp()
+        applied.append("seccomp")
+    return applied
