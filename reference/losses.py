@@ -5,7 +5,7 @@
 
 import numpy as np
 
-from reference.activations import sigmoid
+from reference.activations import log_softmax, sigmoid
 
 
 def mse_loss(y_pred, y):
@@ -29,4 +29,51 @@ def bce_with_logits(logits, y):
     losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
     dlogits = (sigmoid(z) - y) / z.size
     return np.mean(losses), dlogits
+    ### END SOLUTION
+
+
+def l1_loss(y_pred, y):
+    """Mean absolute error and its gradient: (N, ...), same shape -> (loss, dy_pred).
+
+    The gradient is sign(y_pred - y) / size, taking sign(0) = 0.
+    """
+    ### BEGIN SOLUTION
+    diff = y_pred - y
+    loss = np.mean(np.abs(diff))
+    dy_pred = np.sign(diff) / diff.size
+    return loss, dy_pred
+    ### END SOLUTION
+
+
+def softmax_cross_entropy(scores, y):
+    """Cross-entropy of softmax(scores) against integer labels, and its gradient.
+
+    scores: (N, C), y: (N,) ints in [0, C) -> (loss, dscores of shape (N, C)).
+    loss = mean_i -log softmax(scores_i)[y_i]; dscores = (softmax(scores) - onehot(y)) / N.
+    """
+    ### BEGIN SOLUTION
+    n = scores.shape[0]
+    log_probs = log_softmax(scores)
+    loss = -np.mean(log_probs[np.arange(n), y])
+    dscores = np.exp(log_probs)
+    dscores[np.arange(n), y] -= 1.0
+    return loss, dscores / n
+    ### END SOLUTION
+
+
+def multiclass_hinge_loss(scores, y):
+    """Multi-class hinge (SVM) loss with margin 1, and its gradient.
+
+    scores: (N, C), y: (N,) ints in [0, C) -> (loss, dscores of shape (N, C)).
+    loss = mean_i sum_{j != y_i} max(0, scores_ij - scores_iy_i + 1).
+    """
+    ### BEGIN SOLUTION
+    n = scores.shape[0]
+    rows = np.arange(n)
+    margins = np.maximum(0.0, scores - scores[rows, y][:, None] + 1.0)
+    margins[rows, y] = 0.0
+    loss = np.sum(margins) / n
+    active = (margins > 0).astype(np.float64)
+    active[rows, y] = -np.sum(active, axis=1)
+    return loss, active / n
     ### END SOLUTION

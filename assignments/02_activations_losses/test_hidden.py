@@ -1,0 +1,209 @@
+"""Hidden tests for assignment 02: never released. Expected values come from the reference."""
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import data
+from autograder.checks import (accuracy, as_array, assert_at_least, assert_close, assert_gradient,
+                               assert_no_overflow, assert_shape)
+from autograder.gradcheck import numerical_vjp
+from autograder.remote import fetch
+from reference import activations as act
+from reference import losses
+from reference import softmax_regression as ref
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.digits(seed=0)
+
+
+def assert_layer_gradient(dx, forward, x, dout, what):
+    """``dx`` matches central differences of sum(forward(x) * dout) (reference forward)."""
+    assert_gradient(dx, lambda v: np.sum(forward(v) * dout), x, what)
+
+
+@pytest.mark.points(2)
+def test_sigmoid_layer_matches_reference_beyond_700(student, rng):
+    x = np.concatenate([rng.normal(size=12) * 10, [-800.0, -710.0, 710.0, 800.0]]).reshape(4, 4)
+    out, cache = student.sigmoid_forward(x)
+    assert_no_overflow(student, "sigmoid_forward for |x| > 700")
+    assert_close(out, act.sigmoid_forward(x)[0], "sigmoid_forward(x)")
+    dout = rng.normal(size=x.shape)
+    dx = student.sigmoid_backward(dout, cache)
+    assert_no_overflow(student, "sigmoid_backward for |x| > 700")
+    assert_close(dx, act.sigmoid_backward(dout, act.sigmoid_forward(x)[1]), "sigmoid_backward(dout, cache)")
+
+
+@pytest.mark.points(2)
+def test_tanh_layer_matches_reference(student, rng):
+    x, dout = rng.normal(size=(2, 3, 4)) * 3, rng.normal(size=(2, 3, 4))
+    out, cache = student.tanh_forward(x)
+    assert_close(out, act.tanh_forward(x)[0], "tanh_forward(x)")
+    dx = student.tanh_backward(dout, cache)
+    assert_layer_gradient(dx, lambda v: act.tanh_forward(v)[0], x, dout, "tanh_backward(dout, cache)")
+
+
+@pytest.mark.points(2)
+def test_relu_backward_blocks_negative_inputs(student, rng):
+    x, dout = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    out, cache = student.relu_forward(x)
+    assert_close(out, act.relu_forward(x)[0], "relu_forward(x)")
+    dx = student.relu_backward(dout, cache)
+    assert_layer_gradient(dx, lambda v: act.relu_forward(v)[0], x, dout, "relu_backward(dout, cache)")
+    assert_close(dx, act.relu_backward(dout, x), "relu_backward(dout, cache)")
+
+
+@pytest.mark.points(2)
+def test_leaky_relu_default_slope_and_positive_side(student, rng):
+    x, dout = rng.normal(size=(4, 6)) * 3, rng.normal(size=(4, 6))
+    out, cache = student.leaky_relu_forward(x)
+    assert_close(out, act.leaky_relu_forward(x)[0], "leaky_relu_forward(x) with the default slope")
+    dx = student.leaky_relu_backward(dout, cache)
+    assert_close(dx, act.leaky_relu_backward(dout, act.leaky_relu_forward(x)[1]),
+                 "leaky_relu_backward with the default slope")
+    positive = np.abs(x)
+    out, _ = student.leaky_relu_forward(positive, negative_slope=0.3)
+    assert_close(out, positive, "leaky_relu_forward(x, negative_slope=0.3) for x > 0 (must be x)")
+
+
+@pytest.mark.points(3)
+def test_prelu_alpha_gradient_sums_over_the_batch(student, rng):
+    x, alpha = rng.normal(size=(16, 4, 3, 3)), rng.uniform(0.05, 0.5, size=4)
+    dout = rng.normal(size=x.shape)
+    out, cache = student.prelu_forward(x, alpha)
+    assert_close(out, act.prelu_forward(x, alpha)[0], "prelu_forward(x, alpha) on (16, 4, 3, 3) inputs")
+    dx, dalpha = student.prelu_backward(dout, cache)
+    expected_dx, expected_dalpha = act.prelu_backward(dout, act.prelu_forward(x, alpha)[1])
+    assert_close(dx, expected_dx, "the dx of prelu_backward")
+    assert_close(dalpha, expected_dalpha, "the dalpha of prelu_backward (summed over the batch?)")
+
+
+@pytest.mark.points(2)
+def test_prelu_gradients_by_central_differences(student, rng):
+    x, alpha, dout = rng.normal(size=(7, 2)), np.array([0.2, 0.05]), rng.normal(size=(7, 2))
+    _, cache = student.prelu_forward(x, alpha)
+    dx, dalpha = student.prelu_backward(dout, cache)
+    assert_layer_gradient(dx, lambda v: act.prelu_forward(v, alpha)[0], x, dout, "the dx of prelu_backward")
+    assert_layer_gradient(dalpha, lambda a: act.prelu_forward(x, a)[0], alpha, dout,
+                          "the dalpha of prelu_backward")
+
+
+@pytest.mark.points(3)
+def test_maxout_matches_reference_with_four_pieces(student, rng):
+    x, w, b = rng.normal(size=(6, 3)), rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 5))
+    dout = rng.normal(size=(6, 5))
+    out, cache = student.maxout_forward(x, w, b)
+    expected_out, expected_cache = act.maxout_forward(x, w, b)
+    assert_close(out, expected_out, "maxout_forward(x, w, b) with 4 pieces")
+    grads = student.maxout_backward(dout, cache)
+    if not isinstance(grads, tuple) or len(grads) != 3:
+        raise AssertionError("maxout_backward must return (dx, dw, db)")
+    for name, grad, expected in zip(["dx", "dw", "db"], grads, act.maxout_backward(dout, expected_cache)):
+        assert_close(grad, expected, f"the {name} of maxout_backward")
+    dw = numerical_vjp(lambda v: act.maxout_forward(x, v, b)[0], w.copy(), dout)
+    assert_close(grads[1], dw, "the dw of maxout_backward against central differences", rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.points(2)
+def test_softmax_matches_reference_for_huge_scores(student, rng):
+    scores = np.vstack([rng.normal(size=(4, 6)) * 5, rng.normal(size=(2, 6)) * 1000])
+    probs = student.softmax(scores)
+    assert_no_overflow(student, "softmax(scores) for scores in the thousands")
+    assert_close(probs, act.softmax(scores), "softmax(scores)")
+    log_probs = student.log_softmax(scores)
+    assert_no_overflow(student, "log_softmax(scores) for scores in the thousands")
+    assert_close(log_probs, act.log_softmax(scores), "log_softmax(scores)")
+
+
+@pytest.mark.points(2)
+def test_l1_loss_matches_reference(student, rng):
+    for shape in [(1,), (12,), (5, 3)]:
+        y_pred, y = rng.normal(size=shape) * 3, rng.normal(size=shape) * 3
+        loss, grad = student.l1_loss(y_pred, y)
+        expected_loss, expected_grad = losses.l1_loss(y_pred, y)
+        assert_close(loss, expected_loss, f"l1_loss's loss on shape {shape}")
+        assert_close(grad, expected_grad, f"l1_loss's gradient on shape {shape}")
+
+
+@pytest.mark.points(3)
+def test_softmax_cross_entropy_matches_reference(student, rng):
+    for n, c in [(1, 3), (20, 10)]:
+        scores, y = rng.normal(size=(n, c)) * 3, rng.integers(0, c, size=n)
+        loss, grad = student.softmax_cross_entropy(scores, y)
+        expected_loss, expected_grad = losses.softmax_cross_entropy(scores, y)
+        assert_close(loss, expected_loss, f"softmax_cross_entropy's loss on {n} samples")
+        assert_close(grad, expected_grad, f"softmax_cross_entropy's gradient on {n} samples")
+        assert_gradient(grad, lambda s: losses.softmax_cross_entropy(s, y)[0], scores,
+                        "softmax_cross_entropy's gradient")
+
+
+@pytest.mark.points(1)
+def test_softmax_cross_entropy_is_finite_for_huge_scores(student):
+    scores, y = np.array([[1000.0, -1000.0, 0.0], [0.0, 1000.0, 999.0]]), np.array([1, 2])
+    loss, grad = student.softmax_cross_entropy(scores, y)
+    assert_no_overflow(student, "softmax_cross_entropy at scores of 1000")
+    expected_loss, expected_grad = losses.softmax_cross_entropy(scores, y)
+    assert_close(loss, expected_loss, "softmax_cross_entropy at scores of 1000")
+    assert_close(grad, expected_grad, "softmax_cross_entropy's gradient at scores of 1000")
+
+
+@pytest.mark.points(3)
+def test_multiclass_hinge_loss_matches_reference(student, rng):
+    for n, c in [(1, 4), (15, 6)]:
+        scores, y = rng.normal(size=(n, c)), rng.integers(0, c, size=n)
+        loss, grad = student.multiclass_hinge_loss(scores, y)
+        expected_loss, expected_grad = losses.multiclass_hinge_loss(scores, y)
+        assert_close(loss, expected_loss, f"multiclass_hinge_loss's loss on {n} samples")
+        assert_close(grad, expected_grad, f"multiclass_hinge_loss's gradient on {n} samples")
+
+
+@pytest.mark.points(1)
+def test_hinge_is_zero_once_every_margin_is_met(student):
+    scores, y = np.array([[3.0, 1.5, -2.0], [0.0, 4.0, 2.9]]), np.array([0, 1])
+    loss, grad = student.multiclass_hinge_loss(scores, y)
+    assert_close(loss, 0.0, "multiclass_hinge_loss when every margin exceeds 1")
+    assert_close(grad, np.zeros((2, 3)), "multiclass_hinge_loss's gradient when every margin exceeds 1")
+
+
+@pytest.mark.points(2)
+def test_softmax_regression_follows_reference(student, digits):
+    X_train, y_train, X_test, _ = digits
+    W, b, history = student.fit_softmax_regression(X_train[:200], y_train[:200], lr=0.3, epochs=20)
+    expected_W, expected_b, expected_history = ref.fit_softmax_regression(X_train[:200], y_train[:200],
+                                                                         lr=0.3, epochs=20)
+    assert_shape(history, (20,), "the loss history of fit_softmax_regression(..., epochs=20)")
+    assert_close(history, expected_history, "the loss history of fit_softmax_regression")
+    assert_close(W, expected_W, "the W of fit_softmax_regression")
+    assert_close(b, expected_b, "the b of fit_softmax_regression")
+    assert_close(student.predict_classes(X_test, expected_W, expected_b),
+                 ref.predict_classes(X_test, expected_W, expected_b), "predict_classes")
+
+
+@pytest.mark.points(3)
+@pytest.mark.time_limit(60)
+def test_softmax_regression_reaches_accuracy_threshold(student, digits, thresholds):
+    """Softmax regression trained by the grader reaches the held-out accuracy threshold on digits."""
+    X_train, y_train, X_test, y_test = digits
+    W, b, _ = student.fit_softmax_regression(X_train, y_train)
+    held_out = accuracy(student.predict_classes(X_test, W, b), y_test, "predict_classes(X_test, W, b)")
+    assert_at_least(held_out, thresholds["digits_accuracy"], "held-out accuracy")
+
+
+@pytest.mark.points(2)
+def test_torch_maxout_matches_reference_and_is_initialized_like_linear(student, rng):
+    layer = student.Maxout(3, 4, pieces=2)
+    weight, bias = fetch(layer.weight), fetch(layer.bias)
+    assert_shape(weight, (2, 3, 4), "Maxout(3, 4, pieces=2).weight")
+    assert_shape(bias, (2, 4), "Maxout(3, 4, pieces=2).bias")
+    weight = as_array(weight, "Maxout.weight").astype(np.float64)
+    bias = as_array(bias, "Maxout.bias").astype(np.float64)
+    x = torch.tensor(rng.normal(size=(6, 3)), dtype=torch.float32)
+    assert_close(layer(x), act.maxout_forward(x.numpy().astype(np.float64), weight, bias)[0],
+                 "Maxout's forward", rtol=1e-5, atol=1e-6)
+    bound = 1 / np.sqrt(3)
+    drawn = np.concatenate([weight.ravel(), bias.ravel()])
+    if np.abs(drawn).max() > bound or np.abs(drawn).max() < bound / 2 or np.unique(drawn).size < drawn.size:
+        raise AssertionError("Maxout's weight and bias should be drawn from U(-1/sqrt(in_features), "
+                             "1/sqrt(in_features)), like nn.Linear's")

@@ -1,0 +1,125 @@
+"""Public tests for assignment 03: students have this file and can run it with `course check`.
+
+Expected values come from NumPy, PyTorch autograd, central differences and exact
+properties; the hidden tests compare against the reference solution on other inputs.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import data
+from autograder.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.remote import fetch
+
+
+def torch_classifier_loss(params, X, y, reg, keys=(("W1", "b1"), ("W2", "b2"))):
+    """Loss and autograd gradients of affine - ReLU - ... - affine with softmax cross-entropy."""
+    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    h = torch.tensor(X, dtype=torch.float64).reshape(len(X), -1)
+    for i, (w, b) in enumerate(keys):
+        h = h @ tensors[w] + tensors[b]
+        if i < len(keys) - 1:
+            h = torch.relu(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(y))
+    loss = loss + 0.5 * reg * sum((tensors[w] ** 2).sum() for w, _ in keys)
+    loss.backward()
+    return loss.item(), {k: t.grad.numpy() for k, t in tensors.items()}
+
+
+@pytest.mark.points(1)
+def test_affine_forward_flattens_each_sample(student, rng):
+    x, w, b = rng.normal(size=(3, 2, 4, 5)), rng.normal(size=(40, 6)), rng.normal(size=6)
+    out, _ = student.affine_forward(x, w, b)
+    assert_shape(out, (3, 6), "affine_forward(x, w, b) for x of shape (3, 2, 4, 5)")
+    assert_close(out, x.reshape(3, 40) @ w + b, "affine_forward(x, w, b)")
+
+
+@pytest.mark.points(3)
+def test_affine_backward_by_central_differences(student, rng):
+    x, w, b = rng.normal(size=(4, 3, 2)), rng.normal(size=(6, 5)), rng.normal(size=5)
+    dout = rng.normal(size=(4, 5))
+    _, cache = student.affine_forward(x, w, b)
+    dx, dw, db = student.affine_backward(dout, cache)
+    assert_shape(dx, x.shape, "dx from affine_backward (it has the shape of x)")
+    assert_gradient(dx, lambda v: np.sum((v.reshape(4, -1) @ w + b) * dout), x, "dx from affine_backward")
+    assert_gradient(dw, lambda v: np.sum((x.reshape(4, -1) @ v + b) * dout), w, "dw from affine_backward")
+    assert_gradient(db, lambda v: np.sum((x.reshape(4, -1) @ w + v) * dout), b, "db from affine_backward")
+
+
+@pytest.mark.points(2)
+def test_affine_relu_backward_by_central_differences(student, rng):
+    x, w, b = rng.normal(size=(5, 2, 3)), rng.normal(size=(6, 4)), rng.normal(size=4)
+    dout = rng.normal(size=(5, 4))
+    out, cache = student.affine_relu_forward(x, w, b)
+    assert_close(out, np.maximum(x.reshape(5, -1) @ w + b, 0), "affine_relu_forward(x, w, b)")
+    dx, dw, db = student.affine_relu_backward(dout, cache)
+    layer = lambda x, w, b: np.maximum(x.reshape(5, -1) @ w + b, 0)  # noqa: E731
+    assert_gradient(dx, lambda v: np.sum(layer(v, w, b) * dout), x, "dx from affine_relu_backward")
+    assert_gradient(dw, lambda v: np.sum(layer(x, v, b) * dout), w, "dw from affine_relu_backward")
+    assert_gradient(db, lambda v: np.sum(layer(x, w, v) * dout), b, "db from affine_relu_backward")
+
+
+@pytest.mark.points(1)
+def test_two_layer_net_initial_loss_is_log_10(student):
+    """With small weights every class is equally likely: the loss starts at ln(10)."""
+    X_train, y_train, _, _ = data.digits()
+    net = student.TwoLayerNet(64, 50, 10, weight_scale=1e-3)
+    params = fetch(net.params)
+    for name, shape in [("W1", (64, 50)), ("b1", (50,)), ("W2", (50, 10)), ("b2", (10,))]:
+        assert_shape(params.get(name), shape, f"TwoLayerNet(64, 50, 10).params['{name}']")
+    loss, _ = net.loss(X_train[:200], y_train[:200])
+    assert_close(loss, math.log(10), "the initial loss (about ln(10))", rtol=0, atol=0.01)
+
+
+@pytest.mark.points(3)
+def test_two_layer_net_loss_and_gradients_match_torch(student, rng):
+    X, y = rng.normal(size=(7, 5)), rng.integers(0, 4, size=7)
+    net = student.TwoLayerNet(5, 6, 4, weight_scale=0.5, reg=0.3, seed=1)
+    loss, grads = net.loss(X, y)
+    expected_loss, expected_grads = torch_classifier_loss(fetch(net.params), X, y, reg=0.3)
+    assert_close(loss, expected_loss, "TwoLayerNet(reg=0.3).loss(X, y)'s loss")
+    for name, expected in expected_grads.items():
+        assert_close(grads.get(name), expected, f"TwoLayerNet(reg=0.3).loss(X, y)'s grads['{name}']")
+
+
+@pytest.mark.points(1)
+def test_two_layer_net_predicts_highest_score(student, rng):
+    X = rng.normal(size=(9, 5))
+    net = student.TwoLayerNet(5, 8, 3, weight_scale=1.0)
+    labels = net.predict(X)
+    assert_shape(labels, (9,), "TwoLayerNet.predict(X)")
+    assert_close(labels, np.argmax(net.scores(X), axis=1), "TwoLayerNet.predict(X)")
+
+
+@pytest.mark.points(2)
+def test_two_layer_net_overfits_50_samples(student):
+    X_train, y_train, _, _ = data.digits()
+    X, y = X_train[:50], y_train[:50]
+    net = student.TwoLayerNet(64, 100, 10, weight_scale=0.1)
+    student.train(net, X, y, lr=0.5, epochs=100, batch_size=50)
+    assert_at_least(accuracy(net.predict(X), y, "predict(X)"), 1.0, "training accuracy on 50 samples")
+
+
+@pytest.mark.points(1)
+def test_train_history_has_one_entry_per_step_and_epoch(student, rng):
+    X, y = rng.normal(size=(23, 4)), rng.integers(0, 3, size=23)
+    net = student.TwoLayerNet(4, 5, 3)
+    history = student.train(net, X, y, lr=0.1, epochs=3, batch_size=10, X_val=X[:5], y_val=y[:5])
+    for key, n, what in [("loss", 9, "3 epochs of 3 batches"), ("train_acc", 3, "3 epochs"), ("val_acc", 3, "3 epochs")]:
+        assert_shape(history.get(key), (n,), f"history['{key}'] for {what}")
+
+
+@pytest.mark.points(3)
+def test_sequential_loss_and_gradients_match_torch(student, rng):
+    X, y = rng.normal(size=(6, 2, 2)), rng.integers(0, 3, size=6)
+    model = student.Sequential(student.Affine(4, 5, weight_scale=0.5, seed=1), student.ReLU(),
+                               student.Affine(5, 3, weight_scale=0.5, seed=2), reg=0.2)
+    loss, grads = model.loss(X, y)
+    expected_loss, expected_grads = torch_classifier_loss(fetch(model.params), X, y, reg=0.2,
+                                                          keys=(("0.w", "0.b"), ("2.w", "2.b")))
+    assert_close(loss, expected_loss, "Sequential(...).loss(X, y)'s loss")
+    for name, expected in expected_grads.items():
+        assert_close(grads.get(name), expected, f"Sequential(...).loss(X, y)'s grads['{name}']")

@@ -1,0 +1,111 @@
+"""Plausible wrong and correct-but-different answers for 03; the project's tests grade each."""
+
+from autograder.variants import Edit, Replace, Variant
+
+BUGS = [
+    Variant("bias_gradient_missing", "the bias gradient left at zero",
+            Edit("affine_backward", "db = dout.sum(axis=0)", "db = np.zeros_like(dout[0])")),
+    Variant("dx_not_reshaped", "dx returned flattened, (N, D) instead of x's shape",
+            Edit("affine_backward", "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T")),
+    Variant("weight_gradient_transposed", "dw computed as dout^T x, of shape (M, D)",
+            Edit("affine_backward", "dw = x_flat.T @ dout", "dw = dout.T @ x_flat")),
+    Variant("reg_gradient_missing_factor_2", "the L2 gradient 0.5 reg W: the factor 2 of d(W^2)/dW lost",
+            Edit("TwoLayerNet", '"W1": dW1 + self.reg * W1', '"W1": dW1 + 0.5 * self.reg * W1'),
+            Edit("TwoLayerNet", '"W2": dW2 + self.reg * W2', '"W2": dW2 + 0.5 * self.reg * W2')),
+    Variant("relu_gate_skipped", "affine_relu_backward passes dout straight to the affine layer",
+            Edit("affine_relu_backward", "da = relu_backward(dout, relu_cache)", "da = dout")),
+    Variant("penalty_on_biases", "the L2 gradient also applied to the biases",
+            Edit("TwoLayerNet", '"b1": db1,', '"b1": db1 + self.reg * b1,'),
+            Edit("TwoLayerNet", '"b2": db2}', '"b2": db2 + self.reg * b2}')),
+    Variant("backward_in_forward_order", "Sequential.backward walks the layers first to last",
+            Edit("Sequential", "for layer in reversed(self.layers):", "for layer in self.layers:")),
+    Variant("last_batch_dropped", "train skips the last, smaller batch of each epoch",
+            Edit("train", "range(0, X.shape[0], batch_size)", "range(0, X.shape[0] - batch_size + 1, batch_size)")),
+    Variant("update_not_in_place", "train rebinds the parameters instead of updating the arrays",
+            Edit("train", "params[name] -= lr * grad", "params[name] = params[name] - lr * grad")),
+]
+
+ALTERNATIVES = [
+    Variant("loops_over_samples", "affine forward and backward as Python loops over samples",
+            Replace("affine_forward", """
+def affine_forward(x, w, b):
+    out = np.zeros((x.shape[0], w.shape[1]))
+    for n in range(x.shape[0]):
+        out[n] = x[n].ravel() @ w + b
+    return out, (x, w)
+"""),
+            Replace("affine_backward", """
+def affine_backward(dout, cache):
+    x, w = cache
+    dx, dw, db = np.zeros(x.shape), np.zeros(w.shape), np.zeros(w.shape[1])
+    for n in range(x.shape[0]):
+        dx[n] = (w @ dout[n]).reshape(x.shape[1:])
+        dw += np.outer(x[n].ravel(), dout[n])
+        db += dout[n]
+    return dx, dw, db
+""")),
+    Variant("einsum", "affine forward and backward with np.einsum; the cache holds the flat input",
+            Replace("affine_forward", """
+def affine_forward(x, w, b):
+    flat = x.reshape(len(x), -1)
+    return np.einsum("nd,dm->nm", flat, w) + b, (flat, w, x.shape)
+"""),
+            Replace("affine_backward", """
+def affine_backward(dout, cache):
+    flat, w, shape = cache
+    dx = np.einsum("nm,dm->nd", dout, w).reshape(shape)
+    return dx, np.einsum("nd,nm->dm", flat, dout), np.einsum("nm->m", dout)
+""")),
+    Variant("inline_network", "TwoLayerNet written out without the layer helpers; train with rng.shuffle",
+            Replace("TwoLayerNet", """
+class TwoLayerNet:
+    def __init__(self, input_dim, hidden_dim, num_classes, weight_scale=1e-3, reg=0.0, seed=0):
+        rng = np.random.default_rng(seed)
+        W1 = rng.normal(0.0, weight_scale, size=(input_dim, hidden_dim))
+        W2 = rng.normal(0.0, weight_scale, size=(hidden_dim, num_classes))
+        self.params = dict(W1=W1, b1=np.zeros(hidden_dim), W2=W2, b2=np.zeros(num_classes))
+        self.reg = reg
+
+    def scores(self, X):
+        p = self.params
+        return np.maximum(X.reshape(len(X), -1) @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+
+    def loss(self, X, y):
+        p, n = self.params, len(X)
+        flat = X.reshape(n, -1)
+        pre = flat @ p["W1"] + p["b1"]
+        hidden = np.maximum(pre, 0)
+        s = hidden @ p["W2"] + p["b2"]
+        s = s - s.max(axis=1, keepdims=True)
+        probs = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        loss = -np.log(probs[np.arange(n), y]).mean()
+        loss += 0.5 * self.reg * ((p["W1"] ** 2).sum() + (p["W2"] ** 2).sum())
+        ds = probs
+        ds[np.arange(n), y] -= 1
+        ds /= n
+        dhidden = ds @ p["W2"].T
+        dpre = dhidden * (pre > 0)
+        return loss, {"W1": flat.T @ dpre + self.reg * p["W1"], "b1": dpre.sum(0),
+                      "W2": hidden.T @ ds + self.reg * p["W2"], "b2": ds.sum(0)}
+
+    def predict(self, X):
+        return self.scores(X).argmax(axis=1)
+"""),
+            Replace("train", """
+def train(model, X, y, lr=0.1, epochs=10, batch_size=100, seed=0, X_val=None, y_val=None):
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "train_acc": [], "val_acc": []}
+    for epoch in range(epochs):
+        idx = np.arange(len(X))
+        rng.shuffle(idx)
+        for batch in np.array_split(idx, range(batch_size, len(X), batch_size)):
+            loss, grads = model.loss(X[batch], y[batch])
+            for name, p in model.params.items():
+                np.subtract(p, lr * grads[name], out=p)
+            history["loss"].append(loss)
+        history["train_acc"].append((model.predict(X) == y).mean())
+        if X_val is not None:
+            history["val_acc"].append((model.predict(X_val) == y_val).mean())
+    return history
+""")),
+]

@@ -1,0 +1,206 @@
+"""Public tests for assignment 04: students have this file and can run it with `course check`.
+
+Expected values come from torch.optim, torch.optim.lr_scheduler, scipy.optimize, central
+differences and exact properties; the hidden tests compare against the reference solution.
+"""
+
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+
+from autograder import data
+from autograder.checks import as_array, assert_close, assert_gradient, assert_shape
+
+
+def number(value, what):
+    """``value`` as a float; a NumPy scalar crosses from the submission as a 1-element array."""
+    array = as_array(value, what)
+    if array.size != 1:
+        raise AssertionError(f"{what} returned {array.size} numbers, expected one")
+    return float(array.reshape(-1)[0])
+
+
+def for_scipy(fun):
+    """The submission's ``fun`` as scipy.optimize expects it: a float and a gradient array."""
+    def wrapped(w):
+        value, grad = fun(w)
+        return number(value, "fun(w)"), as_array(grad, "the gradient returned by fun(w)")
+    return wrapped
+
+
+def run_rule(rule, w0, gradients, **hyper):
+    """The iterates of ``rule`` (a submission function) fed ``gradients``, and its final state."""
+    w, state, iterates = w0, None, []
+    for g in gradients:
+        result = rule(w, g, state, **hyper)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise AssertionError(f"{rule._name} should return a pair (new_w, state)")
+        w, state = result
+        assert_shape(w, w0.shape, f"the new w returned by {rule._name}")
+        iterates.append(as_array(w, f"the new w returned by {rule._name}"))
+    return np.array(iterates), state
+
+
+def run_torch(optimizer_class, w0, gradients, **hyper):
+    p = torch.nn.Parameter(torch.tensor(w0))
+    torch_optimizer = optimizer_class([p], **hyper)
+    iterates = []
+    for g in gradients:
+        p.grad = torch.tensor(g)
+        torch_optimizer.step()
+        iterates.append(p.detach().numpy().copy())
+    return np.array(iterates), torch_optimizer.state[p]
+
+
+def sequence(rng, shape=(4, 3), steps=10):
+    return rng.normal(size=shape), [rng.normal(size=shape) for _ in range(steps)]
+
+
+@pytest.mark.points(1)
+def test_sgd_matches_torch(student, rng):
+    w0, gradients = sequence(rng)
+    ours, _ = run_rule(student.sgd, w0, gradients, lr=0.2)
+    assert_close(ours, run_torch(torch.optim.SGD, w0, gradients, lr=0.2)[0], "sgd's iterates over 10 steps")
+
+
+@pytest.mark.points(2)
+def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, rng):
+    w0, gradients = sequence(rng)
+    ours, state = run_rule(student.sgd_momentum, w0, gradients, lr=0.1, momentum=0.9)
+    theirs, torch_state = run_torch(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9)
+    assert_close(ours, theirs, "sgd_momentum's iterates over 10 steps (torch.optim.SGD, momentum=0.9)")
+    if not isinstance(state, dict) or "velocity" not in state:
+        raise AssertionError("sgd_momentum's state should be a dict with the key 'velocity'")
+    assert_close(state["velocity"], -0.1 * torch_state["momentum_buffer"].numpy(),
+                 "the velocity (should be -lr times torch's momentum buffer)")
+
+
+@pytest.mark.points(2)
+def test_nesterov_matches_torch(student, rng):
+    w0, gradients = sequence(rng)
+    ours, _ = run_rule(student.sgd_nesterov, w0, gradients, lr=0.1, momentum=0.9)
+    theirs, _ = run_torch(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9, nesterov=True)
+    assert_close(ours, theirs, "sgd_nesterov's iterates over 10 steps (torch.optim.SGD, nesterov=True)")
+
+
+@pytest.mark.points(2)
+def test_rmsprop_matches_torch(student, rng):
+    w0, gradients = sequence(rng)
+    ours, _ = run_rule(student.rmsprop, w0, gradients, lr=0.01, alpha=0.9)
+    theirs, _ = run_torch(torch.optim.RMSprop, w0, gradients, lr=0.01, alpha=0.9)
+    assert_close(ours, theirs, "rmsprop's iterates over 10 steps (torch.optim.RMSprop)")
+
+
+@pytest.mark.points(2)
+def test_adam_matches_torch(student, rng):
+    w0, gradients = sequence(rng)
+    ours, _ = run_rule(student.adam, w0, gradients, lr=0.01)
+    theirs, _ = run_torch(torch.optim.Adam, w0, gradients, lr=0.01)
+    assert_close(ours, theirs, "adam's iterates over 10 steps (torch.optim.Adam)")
+
+
+@pytest.mark.points(1)
+def test_first_adam_step_moves_every_weight_by_lr(student):
+    g = np.array([1e-4, -0.5, 30.0])
+    w, _ = student.adam(np.zeros(3), g, None, lr=0.05)
+    assert_close(w, -0.05 * np.sign(g), "adam's first step from 0 (bias correction makes it -lr * sign(g))",
+                 rtol=1e-3)
+
+
+def torch_rates(make_scheduler, n_epochs=25):
+    torch_optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler, rates = make_scheduler(torch_optimizer), []
+    while len(rates) < n_epochs:
+        rates.append(torch_optimizer.param_groups[0]["lr"])
+        torch_optimizer.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+@pytest.mark.points(2)
+def test_schedules_match_torch_schedulers(student):
+    epochs = range(25)
+    cases = [
+        ("inverse_time_decay(epoch, 0.1, 0.2)", lambda e: student.inverse_time_decay(e, 0.1, 0.2),
+         lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1 / (1 + 0.2 * e))),
+        ("step_decay(epoch, 0.1, 5, 0.5)", lambda e: student.step_decay(e, 0.1, 5, 0.5),
+         lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=5, gamma=0.5)),
+        ("exponential_decay(epoch, 0.1, 0.9)", lambda e: student.exponential_decay(e, 0.1, 0.9),
+         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+        ("inverse_sqrt_decay(epoch, 0.1)", lambda e: student.inverse_sqrt_decay(e, 0.1),
+         lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: (e + 1) ** -0.5)),
+    ]
+    for what, ours, make_scheduler in cases:
+        assert_close([number(ours(e), what) for e in epochs], torch_rates(make_scheduler),
+                     f"{what} for epochs 0-24")
+
+
+@pytest.mark.points(2)
+def test_logistic_objective_gradient_and_hessian_by_central_differences(student, rng):
+    X, y, w = rng.normal(size=(12, 3)), rng.integers(0, 2, size=12).astype(float), rng.normal(size=3)
+    fun, hess = student.logistic_objective(X, y, 0.1)
+    value, grad = fun(w)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(X @ w), torch.tensor(y))
+    assert_close(value, expected.item() + 0.05 * w @ w, "fun(w), the regularized logistic loss")
+    assert_gradient(grad, lambda v: fun(v)[0], w, "the gradient returned by fun(w)")
+    for i in range(3):
+        assert_gradient(as_array(hess(w), "hess(w)")[i], lambda v: fun(v)[1][i], w, f"row {i} of hess(w)")
+
+
+@pytest.mark.points(2)
+def test_backtracking_meets_armijo_with_the_largest_step(student):
+    X, y, _, _ = data.breast_cancer()
+    fun, _ = student.logistic_objective(X, y, 0.01)
+    x0 = np.zeros(X.shape[1])
+    value, grad = fun(x0)
+    t = number(student.backtracking_line_search(fun, x0, -grad, 64.0, 0.5, 1e-4), "backtracking_line_search(...)")
+    if not t > 0 or not fun(x0 - t * grad)[0] <= value - 1e-4 * t * grad @ grad:
+        raise AssertionError(f"the step {t:g} does not meet the Armijo condition")
+    if t < 64 and fun(x0 - 2 * t * grad)[0] <= value - 2e-4 * t * grad @ grad:
+        raise AssertionError(f"the step {t:g} meets the Armijo condition, but so does {2 * t:g}, "
+                             "which was tried first")
+    k = np.log2(64 / t)
+    if abs(k - round(k)) > 1e-9:
+        raise AssertionError(f"the step {t:g} is not alpha * rho^k = 64 * 0.5^k")
+
+
+@pytest.mark.points(2)
+def test_newton_reaches_scipys_optimum_in_a_handful_of_steps(student):
+    X, y, _, _ = data.breast_cancer()
+    X = np.hstack([np.ones((len(X), 1)), X])
+    fun, hess = student.logistic_objective(X, y, 0.01)
+    x, history = student.newton(fun, hess, np.zeros(X.shape[1]))
+    expected = scipy.optimize.minimize(for_scipy(fun), np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
+                                       options={"gtol": 1e-10, "ftol": 1e-16})
+    assert_close(x, expected.x, "newton's solution (compared with scipy's)", rtol=0, atol=1e-5)
+    if len(history) > 12:
+        raise AssertionError(f"newton took {len(history) - 1} iterations; it should need about 8")
+
+
+@pytest.mark.points(2)
+def test_lbfgs_direction_equals_explicit_bfgs_updates(student, rng):
+    D, m = 5, 3
+    A = rng.normal(size=(D, D))
+    A = A @ A.T + np.eye(D)
+    s_history = [rng.normal(size=D) for _ in range(m)]
+    y_history = [A @ s for s in s_history]
+    g = rng.normal(size=D)
+    H = (s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1]) * np.eye(D)
+    for s, y in zip(s_history, y_history):
+        V = np.eye(D) - np.outer(y, s) / (y @ s)
+        H = V.T @ H @ V + np.outer(s, s) / (y @ s)
+    assert_close(student.lbfgs_direction(g, s_history, y_history), -H @ g,
+                 "lbfgs_direction with 3 pairs (compared with 3 explicit BFGS updates)")
+    assert_close(student.lbfgs_direction(g, [], []), -g, "lbfgs_direction without history")
+
+
+@pytest.mark.points(2)
+def test_lbfgs_reaches_scipys_optimum(student):
+    X, y, _, _ = data.breast_cancer()
+    X = np.hstack([np.ones((len(X), 1)), X])
+    fun, _ = student.logistic_objective(X, y, 0.01)
+    x, history = student.lbfgs(fun, np.zeros(X.shape[1]), 10, 200, 1e-8)
+    expected = scipy.optimize.minimize(for_scipy(fun), np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
+                                       options={"maxcor": 10, "gtol": 1e-10, "ftol": 1e-16})
+    assert_close(x, expected.x, "lbfgs's solution (compared with scipy's L-BFGS-B)", rtol=0, atol=1e-5)
