@@ -28,6 +28,7 @@ class Assignment(Strict):
     id: Identifier
     title: str
     notebooks: list[Identifier] = Field(min_length=1)
+    files: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")]] = []
     due: dt.datetime
     limits: LimitsConfig | None = None
     thresholds: dict[str, float] = {}

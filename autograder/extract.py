@@ -74,6 +74,24 @@ def _answer_cell(found: list[dict], grade_id: str, path: Path | None) -> tuple[s
     return None, _text(found[0].get("source", ""))
 
 
+def extra_files(names: list[str], notebooks: dict[str, Path | None]) -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> path, problems) for the extra files an assignment asks for, found beside the
+    student's notebooks. Symbolic links, folders and oversized files are refused."""
+    folders = [Path(p).parent for p in notebooks.values() if p is not None]
+    found, problems = {}, {}
+    for name in names:
+        path = next((f / name for f in folders if (f / name).exists() or (f / name).is_symlink()), None)
+        if path is None:
+            problems[name] = f"{name} is missing from the submission (it belongs beside the notebook)"
+        elif path.is_symlink() or not path.is_file():
+            problems[name] = f"{name} must be a regular file, not a link or a folder"
+        elif path.stat().st_size > MAX_BYTES:
+            problems[name] = f"{name} is over the {MAX_BYTES >> 20} MB limit"
+        else:
+            found[name] = str(path.resolve())
+    return found, problems
+
+
 def read_submission(path: Path) -> dict[str, list[dict]] | str:
     """Answer cells of a notebook by grade_id, or the text of a plain ``.py`` module."""
     path = Path(path)

@@ -17,7 +17,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.config import Course
-from autograder.extract import build_program, instructor_cells
+from autograder.extract import build_program, extra_files, instructor_cells
 from autograder.remote import Limits, Submission
 from autograder.rubric import GradingPlugin, RubricError, TestResult
 
@@ -34,6 +34,7 @@ class Rubric:
     instructor: dict[str, list[dict]]  # notebook name -> setup and answer cells
     thresholds: dict[str, float] = field(default_factory=dict)
     limits: Limits = Limits()
+    files: list[str] = field(default_factory=list)  # extra files each submission brings
 
     @classmethod
     def for_assignment(cls, course: Course, assignment_id: str, public_only: bool = False) -> "Rubric":
@@ -50,7 +51,7 @@ class Rubric:
         limits = Limits(time_per_test=configured.time_per_test,
                         memory_bytes=configured.memory_mb << 20, cpu_seconds=configured.cpu_seconds)
         return cls(assignment_id, [folder / n for n in names if (folder / n).is_file()], instructor,
-                   dict(assignment.thresholds), limits)
+                   dict(assignment.thresholds), limits, list(assignment.files))
 
     @property
     def notebooks(self) -> list[str]:
@@ -94,6 +95,8 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
     started = time.monotonic()
     isolation = isolation or sandbox.detect_isolation()
     program = build_program(rubric.instructor, files)
+    program.files, missing = extra_files(rubric.files, files)
+    program.problems.update(missing)
     submission = Submission(program, rubric.limits, isolation)
     plugin = GradingPlugin(submission, rubric.thresholds, rubric.limits.time_per_test)
     args = [str(f) for f in rubric.test_files] + [

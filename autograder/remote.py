@@ -49,6 +49,7 @@ class Program:
     cells: list[Cell]
     problems: dict[str, str] = field(default_factory=dict)  # cell name -> why it is unusable
     fatal: str | None = None  # set when nothing of the submission is usable
+    files: dict[str, str] = field(default_factory=dict)  # extra submitted files: name -> path
 
     def cell_defining(self, name: str) -> str | None:
         return next((c.name for c in self.cells if name in c.defines), None)
@@ -76,7 +77,7 @@ class Worker:
 
     def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
         self.limits = limits
-        launch = sandbox.worker_command(isolation, limits.tmp_bytes)
+        launch = sandbox.worker_command(isolation, limits.tmp_bytes, program.files)
         self.workdir, self.policy = launch.workdir, launch.policy
         self.process = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=launch.env, cwd=self.workdir,

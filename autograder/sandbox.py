@@ -77,7 +77,7 @@ def _hidden_packages() -> list[str]:
     return [str(Path(p).resolve()) for p in spec.submodule_search_locations]
 
 
-def bwrap_command(python: str, tmp_bytes: int) -> list[str]:
+def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None) -> list[str]:
     """The bubblewrap command line that runs ``python -m autograder.worker``."""
     command = ["bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
@@ -95,6 +95,8 @@ def bwrap_command(python: str, tmp_bytes: int) -> list[str]:
     command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder",
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    for name, path in (files or {}).items():
+        command += ["--ro-bind", path, f"/tmp/{name}"]
     for key, value in worker_environment().items():
         command += ["--setenv", key, value]
     command += ["--setenv", "PYTHONPATH", MOUNT_ROOT, python, "-m", "autograder.worker"]
@@ -159,13 +161,17 @@ def _probe(isolation: Isolation) -> bool:
     return result.returncode == 0
 
 
-def worker_command(isolation: Isolation, tmp_bytes: int) -> Launch:
-    """How to start a worker under ``isolation``."""
+def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None) -> Launch:
+    """How to start a worker under ``isolation``; ``files`` (name -> path) appear read-only
+    in its working folder."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
-        return Launch(bwrap_command(sys.executable, tmp_bytes), {}, None, {"seccomp": seccomp})
+        return Launch(bwrap_command(sys.executable, tmp_bytes, files), {}, None, {"seccomp": seccomp})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
+    for name, path in (files or {}).items():
+        shutil.copyfile(path, os.path.join(workdir, name))
+        os.chmod(os.path.join(workdir, name), 0o444)
     env = dict(worker_environment(), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
                TMPDIR=workdir)
     policy: dict = {"seccomp": seccomp}

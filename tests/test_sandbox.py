@@ -232,3 +232,32 @@ def test_worker_cannot_start_processes_or_signal_the_grader(confined):
 @confined_tiers
 def test_worker_cannot_escape_its_process_group(confined):
     assert confined.escape() == "refused: Operation not permitted"
+
+
+@pytest.mark.parametrize("tier", CONFINED + ["limits"])
+def test_submitted_files_reach_the_worker_and_stay_intact(tier, tmp_path):
+    (tmp_path / "checkpoint.pt").write_text("weights")
+    program = Program([Cell("probes", PROBES + "\ndef overwrite(path):\n    open(path, 'w').write('x')\n")],
+                      files={"checkpoint.pt": str(tmp_path / "checkpoint.pt")})
+    submission = Submission(program, Limits(time_per_test=5), sandbox.detect_isolation(tier))
+    try:
+        assert submission.read("checkpoint.pt") == "weights"
+        if tier == "namespaces":
+            with pytest.raises(StudentError, match="PermissionError|OSError"):
+                submission.overwrite("checkpoint.pt")
+        else:  # root may write its private copy; the submitted file stays intact
+            submission.overwrite("checkpoint.pt")
+    finally:
+        submission._close()
+    assert (tmp_path / "checkpoint.pt").read_text() == "weights"
+
+
+def test_extra_files_are_found_beside_the_notebook_and_links_refused(tmp_path):
+    from autograder.extract import extra_files
+
+    (tmp_path / "nb.ipynb").write_text("{}")
+    (tmp_path / "model.pt").write_text("w")
+    (tmp_path / "link.pt").symlink_to(tmp_path / "model.pt")
+    found, problems = extra_files(["model.pt", "link.pt", "gone.pt"], {"nb": tmp_path / "nb.ipynb"})
+    assert found == {"model.pt": str(tmp_path / "model.pt")}
+    assert "not a link" in problems["link.pt"] and "missing" in problems["gone.pt"]
