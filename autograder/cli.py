@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="notebooks, .py files, or folders of them (one per student)")
     grade.add_argument("-o", "--output", type=Path, default=Path("grades"))
     grade.add_argument("--time-limit", type=float, help="override the per-test time limit (s)")
+    grade.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
+                       help="where training thresholds run (cuda falls back to cpu, saying so)")
 
     verify = commands.add_parser("verify", help="reference = full marks, release = 0, release fresh")
     verify.add_argument("assignments", nargs="*")
@@ -97,13 +99,16 @@ def _assignment_of(notebook: Path) -> str:
 
 
 def cmd_grade(args) -> int:
-    from autograder.grading import Rubric, grade_class
+    from autograder.grading import Rubric, choose_device, grade_class
     from autograder.report import class_table
 
     course = _course(args)
     rubric = Rubric.for_assignment(course, args.assignment)
-    if args.time_limit:
-        rubric.limits = dataclasses.replace(rubric.limits, time_per_test=args.time_limit)
+    device, warning = choose_device(args.device)
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    rubric.limits = dataclasses.replace(rubric.limits, device=device,
+                                        time_per_test=args.time_limit or rubric.limits.time_per_test)
     results = grade_class(rubric, args.submissions, args.output)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/grades.csv")

@@ -68,6 +68,7 @@ class SubmissionResult:
     problems: dict[str, str]
     isolation: str
     duration: float
+    device: str = "cpu"
 
     def gradescope(self) -> dict:
         """Gradescope's results.json, with the course's own details under extra_data."""
@@ -81,6 +82,7 @@ class SubmissionResult:
                        "visibility": t.visibility} for t in self.tests],
             "extra_data": {"assignment": self.assignment, "student": self.student,
                            "max_score": self.max_score, "isolation": self.isolation,
+                           "device": self.device,
                            "problems": self.problems,
                            "durations": {t.name: t.duration for t in self.tests}},
         }
@@ -98,7 +100,8 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
     program.files, missing = extra_files(rubric.files, files)
     program.problems.update(missing)
     submission = Submission(program, rubric.limits, isolation)
-    plugin = GradingPlugin(submission, rubric.thresholds, rubric.limits.time_per_test)
+    plugin = GradingPlugin(submission, rubric.thresholds, rubric.limits.time_per_test,
+                           rubric.limits.device)
     args = [str(f) for f in rubric.test_files] + [
         "-c", str(RUBRIC_INI), "--rootdir", str(rubric.test_files[0].parent),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
@@ -122,7 +125,24 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
         assignment=rubric.assignment, student=student,
         score=round(sum(t.score for t in tests), 6), max_score=sum(t.max_score for t in tests),
         tests=tests, problems=problems, isolation=isolation.tier,
-        duration=round(time.monotonic() - started, 3))
+        duration=round(time.monotonic() - started, 3), device=rubric.limits.device)
+
+
+def choose_device(requested: str) -> tuple[str, str | None]:
+    """(device to grade on, a warning or None) for "cpu", "cuda" or "auto"."""
+    if requested == "cpu":
+        return "cpu", None
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    except ImportError:
+        cuda = False
+    if cuda:
+        return "cuda", None
+    if requested == "cuda":
+        return "cpu", "CUDA was requested but no GPU is available here: grading on the CPU"
+    return "cpu", None
 
 
 def _forget_modules(files: list[Path]) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from autograder import sandbox, wire
+from autograder import cgroup, sandbox, wire
 from autograder.worker import CELL_MARK as MARK
 
 OUTPUT_LIMIT = 256 << 10
@@ -64,10 +64,12 @@ class Limits:
     open_files: int = 256
     processes: int = 64
     tmp_bytes: int = 256 << 20
-    max_result_bytes: int = 512 << 20
+    max_result_bytes: int = 256 << 20
+    device: str = "cpu"  # "cuda": memory is limited by a cgroup, not by address space
 
     def for_worker(self) -> dict:
-        return {"memory_bytes": self.memory_bytes, "cpu_seconds": self.cpu_seconds,
+        memory = None if self.device == "cuda" else self.memory_bytes
+        return {"memory_bytes": memory, "cpu_seconds": self.cpu_seconds,
                 "file_bytes": self.file_bytes, "open_files": self.open_files,
                 "processes": self.processes}
 
@@ -77,9 +79,11 @@ class Worker:
 
     def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
         self.limits = limits
-        launch = sandbox.worker_command(isolation, limits.tmp_bytes, program.files)
+        launch = sandbox.worker_command(isolation, limits.tmp_bytes, program.files, limits.device)
         self.workdir, self.policy = launch.workdir, launch.policy
-        self.process = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.cgroup = cgroup.create(limits.memory_bytes) if limits.device == "cuda" else None
+        argv = cgroup.wrap(self.cgroup, launch.argv) if self.cgroup else launch.argv
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=launch.env, cwd=self.workdir,
                                         start_new_session=True)
         self.output = bytearray()
@@ -138,6 +142,8 @@ class Worker:
         self.kill()
         if code == 0:
             return "exit code 0: does the code call sys.exit() or os._exit()?"
+        if code > 128 and code - 128 in signal.Signals._value2member_map_:
+            code = 128 - code  # a sandbox launcher reports its child's signal as 128 + n
         if code < 0:
             name = signal.Signals(-code).name
             hint = {"SIGXCPU": "the CPU time limit", "SIGKILL": "killed, perhaps for memory",
@@ -168,6 +174,7 @@ class Worker:
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        cgroup.remove(self.cgroup)
 
 
 class Submission:

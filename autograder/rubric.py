@@ -7,7 +7,9 @@ students) and ``test_hidden.py`` (never released). They use:
 * ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit;
 * the ``student`` fixture: the submission, e.g. ``student.mse_loss(y_pred, y)``;
 * the ``rng`` fixture: a NumPy generator seeded from the test's name;
-* the ``thresholds`` fixture: this assignment's ``thresholds`` from ``course.yml``.
+* the ``thresholds`` fixture: this assignment's ``thresholds`` from ``course.yml``;
+* the ``device`` fixture: "cuda" when grading on a GPU (``course grade --device cuda``),
+  else "cpu"; pass it to the student's training code.
 
 A test in ``test_hidden.py`` (or marked ``@pytest.mark.hidden``) is hidden from students
 until grades are published.
@@ -57,8 +59,10 @@ class RubricError(Exception):
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one submission."""
 
-    def __init__(self, submission: Submission, thresholds: dict, time_per_test: float):
+    def __init__(self, submission: Submission, thresholds: dict, time_per_test: float,
+                 device: str = "cpu"):
         self.submission = submission
+        self._device = device
         self._thresholds = Thresholds(thresholds)
         self.time_per_test = time_per_test
         self.results: dict[str, TestResult] = {}
@@ -77,6 +81,10 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def thresholds(self) -> dict:
         return self._thresholds
+
+    @pytest.fixture(scope="session")
+    def device(self) -> str:
+        return self._device
 
     # -- hooks
 

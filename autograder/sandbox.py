@@ -17,6 +17,7 @@ Tier C, ``limits``: resource limits only. Every run reports its tier, loudly whe
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import json
 import os
@@ -33,7 +34,8 @@ AUTOGRADER_DIR = Path(__file__).resolve().parent
 MOUNT_ROOT = "/opt/course"
 SYSTEM_DIRS = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"]
-PASSED_VARIABLES = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]  # needed for correct BLAS on some CPUs
+# correct BLAS on some CPUs; which GPU a worker may use
+PASSED_VARIABLES = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def _hidden_packages() -> list[str]:
     return [str(Path(p).resolve()) for p in spec.submodule_search_locations]
 
 
-def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None) -> list[str]:
+def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None,
+                  device: str = "cpu") -> list[str]:
     """The bubblewrap command line that runs ``python -m autograder.worker``."""
     command = ["bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
@@ -92,6 +95,9 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
     for hidden in _hidden_packages():
         if any(hidden == m or hidden.startswith(m.rstrip("/") + "/") for m in mounted):
             command += ["--tmpfs", hidden]
+    if device == "cuda":  # the GPU's device nodes and what the driver reads about it
+        command += [arg for node in sorted(glob.glob("/dev/nvidia*")) for arg in ("--dev-bind", node, node)]
+        command += ["--ro-bind", "/sys", "/sys"]
     command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder",
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
@@ -161,12 +167,14 @@ def _probe(isolation: Isolation) -> bool:
     return result.returncode == 0
 
 
-def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None) -> Launch:
+def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None,
+                   device: str = "cpu") -> Launch:
     """How to start a worker under ``isolation``; ``files`` (name -> path) appear read-only
     in its working folder."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
-        return Launch(bwrap_command(sys.executable, tmp_bytes, files), {}, None, {"seccomp": seccomp})
+        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device), {}, None,
+                      {"seccomp": seccomp})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
     for name, path in (files or {}).items():
@@ -177,5 +185,6 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     policy: dict = {"seccomp": seccomp}
     if isolation.tier == "syscalls" and confine.landlock_abi():
         readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [str(AUTOGRADER_DIR)]
-        policy["landlock"] = {"read": readable, "write": [workdir]}
+        writable = [workdir] + (sorted(glob.glob("/dev/nvidia*")) if device == "cuda" else [])
+        policy["landlock"] = {"read": readable, "write": writable}
     return Launch([sys.executable, "-s", "-m", "autograder.worker"], env, workdir, policy)

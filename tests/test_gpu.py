@@ -23,3 +23,71 @@ def test_linear_model_trains_identically_on_gpu_and_cpu(loss):
     (cpu_history, cpu_out), (gpu_history, gpu_out) = outputs
     assert np.allclose(cpu_history, gpu_history, rtol=1e-9)
     assert np.allclose(cpu_out, gpu_out, rtol=1e-9, atol=1e-12)
+
+
+# The grading worker on a GPU: no address-space limit (CUDA reserves huge ranges), a memory
+# cgroup instead where one can be made, and the GPU's device nodes inside the sandbox.
+from autograder import cgroup, sandbox  # noqa: E402
+from autograder.remote import Cell, Limits, Program, StudentError, Submission  # noqa: E402
+
+CUDA_CODE = '''
+import torch
+
+def train(device):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).to(device)
+    x, y = torch.randn(64, 3, device=device), torch.randn(64, 1, device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+    return str(next(model.parameters()).device), loss.item()
+
+def device_bound(device):
+    x = torch.ones(3, device=device)
+    return x + torch.zeros(3, device="cpu").expand(2, 3)[0] @ torch.ones(3, 3)
+
+def hog_host_memory(gigabytes):
+    block = b"x" * (gigabytes << 30)
+    return len(block)
+'''
+TIERS = [t for t in ("namespaces", "syscalls", "limits") if sandbox.detect_isolation(t).tier == t]
+
+
+def gpu_worker(tier):
+    program = Program([Cell("cuda", CUDA_CODE, ["train", "device_bound", "hog_host_memory"])])
+    return Submission(program, Limits(time_per_test=120, memory_bytes=6 << 30, device="cuda"),
+                      sandbox.detect_isolation(tier))
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_sandboxed_worker_trains_on_the_gpu(tier):
+    student = gpu_worker(tier)
+    try:
+        where, loss = student.train("cuda")
+        assert where.startswith("cuda") and loss < 2
+        assert student.train(torch.device("cpu"))[0] == "cpu"
+    finally:
+        student._close()
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_device_bound_code_fails_with_a_clear_reason(tier):
+    student = gpu_worker(tier)
+    try:
+        with pytest.raises(StudentError, match="same device|cuda|cpu"):
+            student.device_bound("cuda")
+    finally:
+        student._close()
+
+
+@pytest.mark.skipif(not cgroup.available(), reason="no writable memory cgroup on this machine")
+def test_gpu_worker_memory_is_limited_by_a_cgroup():
+    student = gpu_worker(TIERS[0])
+    try:
+        with pytest.raises(StudentError, match="SIGKILL|MemoryError"):
+            student.hog_host_memory(12)
+    finally:
+        student._close()
