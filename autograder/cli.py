@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="notebooks, .py files, or folders of them (one per student)")
     grade.add_argument("-o", "--output", type=Path, default=Path("grades"))
     grade.add_argument("--time-limit", type=float, help="override the per-test time limit (s)")
+    grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1,
+                       help="grading processes (default: the number of cores)")
+    grade.add_argument("--resume", action="store_true",
+                       help="grade only students whose stored result is missing or out of date")
     grade.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
                        help="where training thresholds run (cuda falls back to cpu, saying so)")
 
@@ -99,7 +104,8 @@ def _assignment_of(notebook: Path) -> str:
 
 
 def cmd_grade(args) -> int:
-    from autograder.grading import Rubric, choose_device, grade_class
+    from autograder.batch import grade_class
+    from autograder.grading import Rubric, choose_device
     from autograder.report import class_table
 
     course = _course(args)
@@ -109,7 +115,7 @@ def cmd_grade(args) -> int:
         print(f"WARNING: {warning}", file=sys.stderr)
     rubric.limits = dataclasses.replace(rubric.limits, device=device,
                                         time_per_test=args.time_limit or rubric.limits.time_per_test)
-    results = grade_class(rubric, args.submissions, args.output)
+    results = grade_class(rubric, args.submissions, args.output, workers=args.workers, resume=args.resume)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/grades.csv")
     _warn_isolation(results[0].isolation if results else sandbox.detect_isolation().tier)
@@ -131,7 +137,8 @@ def cmd_verify(args) -> int:
 def cmd_demo(args) -> int:
     from autograder.build import build
     from autograder.examples import write_examples
-    from autograder.grading import Rubric, grade_class
+    from autograder.batch import grade_class
+    from autograder.grading import Rubric
     from autograder.report import class_table
 
     course = _course(args)

@@ -7,7 +7,10 @@ the worker behind the ``student`` proxy.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import io
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,6 +60,17 @@ class Rubric:
     def notebooks(self) -> list[str]:
         return list(self.instructor)
 
+    def fingerprint(self) -> str:
+        """Changes whenever anything that decides a score changes: tests, reference code,
+        notebooks, thresholds, limits."""
+        from autograder.store import hash_files
+
+        reference = Path(__file__).resolve().parents[1] / "reference"
+        code = hash_files(list(self.test_files) + sorted(reference.rglob("*.py")))
+        settings = json.dumps([self.instructor, self.thresholds, dataclasses.asdict(self.limits),
+                               self.files], sort_keys=True, default=str)
+        return hashlib.sha256((code + settings).encode()).hexdigest()
+
 
 @dataclass
 class SubmissionResult:
@@ -89,6 +103,10 @@ class SubmissionResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        return cls(**{**data, "tests": [TestResult(**t) for t in data["tests"]]})
 
 
 def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None],
@@ -197,33 +215,3 @@ def _one_student(path: Path, notebooks: list[str]) -> tuple[str, dict[str, Path 
         return name, {notebooks[0]: path}
     return name, {n: (path if path.stem == n else None) for n in notebooks}
 
-
-def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
-                isolation: sandbox.Isolation | None = None) -> list[SubmissionResult]:
-    """Grade every student found in ``paths``; write each results.json as soon as it is known.
-
-    A submission that breaks the grader itself is recorded with the error and the run goes
-    on; a broken rubric stops the run, since it would fail every student.
-    """
-    from tqdm import tqdm
-
-    from autograder.report import write_grades_csv, write_results
-
-    students = locate_submissions(rubric.notebooks, paths)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for student, files in tqdm(students.items(), desc=f"grading {rubric.assignment}", unit="student",
-                               disable=None, leave=False):
-        try:
-            result = grade_submission(rubric, student, files, isolation)
-        except RubricError:
-            raise
-        except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-            result = SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
-                                      {"grader": f"internal error: {type(error).__name__}: {error}"},
-                                      "unknown", 0.0)
-        write_results(result, outdir)
-        results.append(result)
-    write_grades_csv(results, outdir / "grades.csv")
-    return results

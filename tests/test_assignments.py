@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.grading import grade_class
+from autograder.batch import grade_class
 from autograder.notebook import BEGIN, is_answer, solution_lines
 from autograder.variants import load_variants
 from autograder.verify import stale_files

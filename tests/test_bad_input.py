@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 from autograder.examples import broken
-from autograder.grading import grade_class, locate_submissions
+from autograder.batch import grade_class
+from autograder.grading import locate_submissions
 from autograder.notebook import is_answer
 from autograder.variants import Replace, Variant
 

@@ -1,0 +1,77 @@
+"""Grading a whole class: same results for any worker count, resumable, loss-free."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.batch import grade_class
+
+from conftest import ROOT, rubric_for, source_notebooks
+
+A = "01_regression"
+
+
+@pytest.fixture
+def classroom(built, tmp_path):
+    reference = source_notebooks(built, A)["regression"].read_bytes()
+    untouched = (ROOT / "release" / A / "regression.ipynb").read_bytes()
+    for i, content in enumerate([reference, untouched, reference, untouched]):
+        (tmp_path / "class" / f"s{i}").mkdir(parents=True)
+        (tmp_path / "class" / f"s{i}" / "regression.ipynb").write_bytes(content)
+    return tmp_path / "class"
+
+
+def summary(results):
+    return [(r.student, r.score, [(t.name, t.status, t.output) for t in r.tests]) for r in results]
+
+
+def test_results_do_not_depend_on_the_number_of_workers(classroom, tmp_path):
+    one = grade_class(rubric_for(A), [classroom], tmp_path / "one", workers=1)
+    two = grade_class(rubric_for(A), [classroom], tmp_path / "two", workers=2)
+    assert summary(one) == summary(two)
+    assert [r.score for r in one] == [35, 0, 35, 0]
+
+
+def stored(outdir):
+    with sqlite3.connect(outdir / "results.sqlite") as db:
+        return dict(db.execute("SELECT student, graded_at FROM results"))
+
+
+def test_resume_grades_only_what_is_missing_or_changed(classroom, tmp_path):
+    out = tmp_path / "out"
+    grade_class(rubric_for(A), [classroom], out)
+    first = stored(out)
+    (classroom / "s1" / "regression.ipynb").write_bytes((classroom / "s0" / "regression.ipynb").read_bytes())
+    results = grade_class(rubric_for(A), [classroom], out, resume=True)
+    second = stored(out)
+    assert [r.score for r in results] == [35, 35, 35, 0]
+    assert {s for s in first if first[s] != second[s]} == {"s1"}
+    assert len(second) == 4
+
+
+def test_a_run_killed_mid_class_resumes_without_losing_or_duplicating(classroom, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder.cli", "--course", str(ROOT), "grade", "-a", A,
+               str(classroom), "-o", str(out), "-j", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "s0" / "results.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    import os
+
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = stored(out)
+    assert 1 <= len(before) < 4
+    subprocess.run(command + ["--resume"], check=True, capture_output=True)
+    after = stored(out)
+    assert sorted(after) == ["s0", "s1", "s2", "s3"]
+    assert all(after[s] == before[s] for s in before)
+    assert (out / "grades.csv").read_text().count("\n") == 5
