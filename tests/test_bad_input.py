@@ -155,3 +155,50 @@ def test_submissions_are_located_by_file_and_folder(tmp_path):
     assert found == {"alice": {"regression": tmp_path / "alice" / "regression.ipynb"},
                      "bob": {"regression": tmp_path / "bob.ipynb"}}
     assert list(locate_submissions(["regression"], [tmp_path / "alice"])) == ["alice"]
+
+
+def test_moved_answer_cell_is_still_found(reference, tmp_path):
+    nb = nbformat.reads(nbformat.writes(reference), as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "mse")
+    nb.cells.append(nb.cells.pop(index))
+    result = grade(A, write(tmp_path, nbformat.writes(nb)))
+    assert result.score == result.max_score, failed(result)
+
+
+def test_cells_without_metadata_are_ignored_not_fatal(reference, tmp_path):
+    nb = json.loads(nbformat.writes(reference))
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") != "mse":
+            cell["metadata"] = {}
+    result = grade(A, write(tmp_path, json.dumps(nb)))
+    assert set(failed(result)) and "test_mse_matches_torch" not in failed(result)
+    assert "answer cell 'linear_fit' is missing" in result.problems["linear_fit"]
+
+
+def test_a_200_megabyte_notebook_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "regression.ipynb"
+    with open(path, "wb") as handle:
+        handle.truncate(200 << 20)
+    assert "over the 20 MB limit" in grade(A, path).problems["submission"]
+
+
+def test_python_module_with_a_syntax_error_costs_only_its_functions(reference, tmp_path):
+    module = "import numpy as np\ndef add_bias(X)\n    return X\n"
+    result = grade(A, write(tmp_path, module, "regression.py"))
+    assert result.score == 0
+    assert "SyntaxError" in result.problems["regression.py"]
+    assert "because cell 'regression.py' failed: SyntaxError" in failed(result)["test_add_bias_prepends_ones"]
+
+
+def test_import_of_a_missing_package_is_named(reference, tmp_path):
+    variant = Variant("import", "", Replace("mse_loss", "import not_a_real_package\ndef mse_loss(y_pred, y):\n    return 0.0, y\n"))
+    result = grade(A, write(tmp_path, nbformat.writes(variant.apply(reference))))
+    assert "No module named 'not_a_real_package'" in result.problems["mse"]
+    assert "test_sigmoid_is_stable_for_large_inputs" not in failed(result)
+
+
+def test_class_where_a_function_was_expected(reference, tmp_path):
+    variant = Variant("class", "", Replace("sigmoid", "class sigmoid:\n    def __init__(self, z):\n        self.z = z\n"))
+    result = grade(A, write(tmp_path, nbformat.writes(variant.apply(reference))))
+    assert "returned <submission sigmoid object>" in failed(result)["test_sigmoid_is_stable_for_large_inputs"] or \
+        "not an array" in failed(result)["test_sigmoid_is_stable_for_large_inputs"]
