@@ -9,6 +9,7 @@ runs without a memory limit and the run says so.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -54,8 +55,14 @@ def wrap(group: Path, argv: list[str]) -> list[str]:
 
 
 def remove(group: Path | None) -> None:
-    if group is not None:
+    """Remove ``group`` once the killed processes in it are gone (waits up to 2 s)."""
+    if group is None:
+        return
+    for _ in range(40):
         try:
             group.rmdir()
+            return
+        except FileNotFoundError:
+            return
         except OSError:
-            pass
+            time.sleep(0.05)

@@ -61,12 +61,16 @@ def no_new_privs() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
 
-def apply_seccomp() -> None:
+def apply_seccomp(unix_sockets: bool = False) -> None:
+    """Deny the calls in DENIED, process creation, and signals to other processes; with
+    ``unix_sockets``, local (AF_UNIX) sockets stay allowed, as the CUDA driver needs them."""
     import pyseccomp as seccomp
 
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     deny = seccomp.ERRNO(errno.EPERM)
-    for name in DENIED:
+    if unix_sockets:
+        rules.add_rule(deny, "socket", seccomp.Arg(0, seccomp.NE, 1))  # 1 = AF_UNIX
+    for name in DENIED if not unix_sockets else [n for n in DENIED if n != "socket"]:
         try:
             rules.add_rule(deny, name)
         except (ValueError, RuntimeError, OSError):
@@ -80,7 +84,8 @@ def apply_seccomp() -> None:
 
 
 def apply_landlock(readable: list[str], writable: list[str]) -> int:
-    """Restrict file access to beneath ``readable`` (read) and ``writable`` (read and write)."""
+    """Restrict file access to beneath ``readable`` (read) and ``writable`` (read and write);
+    forbid TCP, and (ABI 6+) signals and abstract Unix sockets outside the worker."""
     abi = landlock_abi()
     if abi < 1:
         raise OSError(errno.ENOSYS, "Landlock is not available")
@@ -133,6 +138,6 @@ def confine(policy: dict) -> list[str]:
         abi = apply_landlock(policy["landlock"].get("read", []), policy["landlock"].get("write", []))
         applied.append(f"landlock (ABI {abi})")
     if policy.get("seccomp"):
-        apply_seccomp()
+        apply_seccomp(bool(policy.get("unix_sockets")))
         applied.append("seccomp")
     return applied

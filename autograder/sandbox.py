@@ -33,9 +33,11 @@ from autograder import confine
 AUTOGRADER_DIR = Path(__file__).resolve().parent
 MOUNT_ROOT = "/opt/course"
 SYSTEM_DIRS = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"]
-SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"]
+SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                "/etc/passwd", "/etc/group"]  # user names: some libraries look up their uid
 # correct BLAS on some CPUs; which GPU a worker may use
 PASSED_VARIABLES = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES"]
+GPU_VARIABLES = ["LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"]  # the driver
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Isolation:
         return self.tier != "namespaces"
 
 
-def worker_environment() -> dict[str, str]:
+def worker_environment(device: str = "cpu") -> dict[str, str]:
     env = {
         "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",  # ldconfig: how pyseccomp finds libseccomp
         "HOME": "/tmp",
@@ -63,7 +65,8 @@ def worker_environment() -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp",
     }
-    env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
+    passed = PASSED_VARIABLES + (GPU_VARIABLES if device == "cuda" else [])
+    env.update({k: os.environ[k] for k in passed if k in os.environ})
     return env
 
 
@@ -82,9 +85,11 @@ def _hidden_packages() -> list[str]:
 def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None,
                   device: str = "cpu") -> list[str]:
     """The bubblewrap command line that runs ``python -m autograder.worker``."""
-    command = ["bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
-               "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-               "--clearenv"]
+    command = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
+               "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
+               "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if device != "cuda":  # device nodes do not work inside a user namespace
+        command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     mounted = []
     for path in _existing(SYSTEM_DIRS) + _existing(SYSTEM_FILES) + _python_dirs():
         if os.path.islink(path):
@@ -95,18 +100,23 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
     for hidden in _hidden_packages():
         if any(hidden == m or hidden.startswith(m.rstrip("/") + "/") for m in mounted):
             command += ["--tmpfs", hidden]
-    if device == "cuda":  # the GPU's device nodes and what the driver reads about it
-        command += [arg for node in sorted(glob.glob("/dev/nvidia*")) for arg in ("--dev-bind", node, node)]
-        command += ["--ro-bind", "/sys", "/sys"]
     command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder",
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    if device == "cuda":  # after --dev: the GPU's device nodes and what the driver reads
+        command += [arg for node in gpu_nodes() for arg in ("--dev-bind", node, node)]
+        command += ["--ro-bind", "/sys", "/sys"]
     for name, path in (files or {}).items():
         command += ["--ro-bind", path, f"/tmp/{name}"]
-    for key, value in worker_environment().items():
+    for key, value in worker_environment(device).items():
         command += ["--setenv", key, value]
     command += ["--setenv", "PYTHONPATH", MOUNT_ROOT, python, "-m", "autograder.worker"]
     return command
+
+
+def gpu_nodes() -> list[str]:
+    """The NVIDIA device nodes a CUDA worker must open."""
+    return sorted(glob.glob("/dev/nvidia*"))
 
 
 def _python_dirs() -> list[str]:
@@ -161,6 +171,8 @@ def _probe(isolation: Isolation) -> bool:
     try:
         result = subprocess.run(launch.argv[:-2] + ["-c", code], env=launch.env, cwd=launch.workdir,
                                 capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
     finally:
         if launch.workdir:
             shutil.rmtree(launch.workdir, ignore_errors=True)
@@ -174,17 +186,18 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
         return Launch(bwrap_command(sys.executable, tmp_bytes, files, device), {}, None,
-                      {"seccomp": seccomp})
+                      {"seccomp": seccomp, "unix_sockets": device == "cuda"})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
     for name, path in (files or {}).items():
         shutil.copyfile(path, os.path.join(workdir, name))
         os.chmod(os.path.join(workdir, name), 0o444)
-    env = dict(worker_environment(), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
+    env = dict(worker_environment(device), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
                TMPDIR=workdir)
-    policy: dict = {"seccomp": seccomp}
-    if isolation.tier == "syscalls" and confine.landlock_abi():
+    policy: dict = {"seccomp": seccomp, "unix_sockets": device == "cuda"}
+    # Measured on an H100: the CUDA driver fails to start under any Landlock ruleset tried
+    # (error 304), so a GPU worker in tier B has seccomp but no file rules.
+    if isolation.tier == "syscalls" and confine.landlock_abi() and device != "cuda":
         readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [str(AUTOGRADER_DIR)]
-        writable = [workdir] + (sorted(glob.glob("/dev/nvidia*")) if device == "cuda" else [])
-        policy["landlock"] = {"read": readable, "write": writable}
+        policy["landlock"] = {"read": readable, "write": [workdir]}
     return Launch([sys.executable, "-s", "-m", "autograder.worker"], env, workdir, policy)
