@@ -32,12 +32,15 @@ $(STAMP):
 	touch $@
 
 # bubblewrap gives the grading worker its namespaces; without it grading still works,
-# with resource limits only, and says so.
+# with resource limits only, and says so. chromium renders the feedback pages in a test.
 sandbox-tools:
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }; }; } || \
 	  echo "note: bubblewrap is not installed; grading will use resource limits only"
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "note: chromium is not installed; the feedback pages' browser test will be skipped"
 
 clean:
 	rm -rf build .pytest_cache

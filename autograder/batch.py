@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -10,6 +12,7 @@ from tqdm import tqdm
 
 from autograder import sandbox
 from autograder.grading import Rubric, SubmissionResult, grade_submission, locate_submissions
+from autograder.late import Deadline, apply_lateness, newest_mtime
 from autograder.report import write_grades_csv, write_results
 from autograder.rubric import RubricError
 from autograder.store import ResultStore, hash_files
@@ -19,7 +22,8 @@ WARM_MODULES = ["numpy", "torch", "pytest", "autograder.grading", "autograder.ch
 
 def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
                 isolation: sandbox.Isolation | None = None, workers: int = 1,
-                resume: bool = False) -> list[SubmissionResult]:
+                resume: bool = False, deadline: Deadline | None = None,
+                submitted_at: dict[str, dt.datetime] | None = None) -> list[SubmissionResult]:
     """Grade every student found in ``paths`` with ``workers`` grading processes.
 
     Each result is stored (``outdir/results.sqlite``) and written (``outdir/<student>/
@@ -27,6 +31,9 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
     rubric are unchanged since their stored result is not graded again. A submission that
     breaks the grader itself is recorded with the error and the run goes on; a broken
     rubric stops the run, since it would fail every student.
+
+    Each result records its files, its submission time (from ``submitted_at``, else the
+    files' newest mtime) and, against ``deadline``, its days late and late penalty.
     """
     students = locate_submissions(rubric.notebooks, paths)
     outdir = Path(outdir)
@@ -36,11 +43,29 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
     stored = store.results(rubric.assignment)
     todo = {s: f for s, f in students.items() if not (
         resume and s in stored and store.is_current(rubric.assignment, s, hashes[s], rubric_hash))}
-    results = {s: SubmissionResult.from_dict(stored[s]) for s in students if s not in todo}
+    results = {}
+
+    def stamp(student: str, result: SubmissionResult) -> SubmissionResult:
+        files = students[student]
+        when = (submitted_at or {}).get(student) or newest_mtime(
+            list(files.values()) + _extra_paths(rubric, files))
+        result = dataclasses.replace(result, files={n: str(Path(p).resolve()) for n, p in files.items()
+                                                   if p is not None})
+        return apply_lateness(result, deadline, when)
+
+    for student in students:
+        if student not in todo:
+            kept = SubmissionResult.from_dict(stored[student])
+            results[student] = stamp(student, kept)
+            if results[student] != kept:  # the manifest or the late policy changed
+                store.put(rubric.assignment, student, hashes[student], rubric_hash,
+                          results[student].to_dict())
+                write_results(results[student], outdir)
     bar = tqdm(total=len(students), initial=len(results), desc=f"grading {rubric.assignment}",
                unit="submission", disable=None, leave=False)
 
     def record(student: str, result: SubmissionResult) -> None:
+        result = stamp(student, result)
         store.put(rubric.assignment, student, hashes[student], rubric_hash, result.to_dict())
         write_results(result, outdir)
         results[student] = result

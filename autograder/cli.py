@@ -1,4 +1,4 @@
-"""The ``course`` command: build, check, grade, verify, demo."""
+"""The ``course`` command: build, check, grade, export, feedback, verify, demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.config import ConfigError, find_course_root, load_course
+
+EXPORT_FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
                        help="where training thresholds run (cuda falls back to cpu, saying so)")
 
+    grade.add_argument("--submitted-at", type=Path, metavar="MANIFEST",
+                       help="CSV with columns student,submitted_at (ISO-8601 with a zone); "
+                            "students it does not list count as submitted at their files' mtime")
+
+    export = commands.add_parser("export", help="write a grading run's results for another system")
+    export.add_argument("-a", "--assignment", required=True)
+    export.add_argument("-o", "--output", type=Path, default=Path("grades"),
+                        help="the folder `course grade -o` wrote (default: grades)")
+    export.add_argument("--to", required=True, choices=[*EXPORT_FORMATS, "gradescope-bundle"])
+    export.add_argument("--dest", type=Path, help="where to write (default: OUTPUT/exports/...)")
+
+    feedback = commands.add_parser("feedback", help="one HTML feedback page per student")
+    feedback.add_argument("-a", "--assignment", required=True)
+    feedback.add_argument("-o", "--output", type=Path, default=Path("grades"),
+                          help="the folder `course grade -o` wrote (default: grades)")
+    feedback.add_argument("--dest", type=Path, help="where the pages go (default: OUTPUT/feedback)")
+
     verify = commands.add_parser("verify", help="reference = full marks, release = 0, release fresh")
     verify.add_argument("assignments", nargs="*")
 
@@ -54,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as error:  # noqa: BLE001 - shown as one line, not a traceback
         from autograder.build import BuildError
+        from autograder.exports import ExportError
         from autograder.rubric import RubricError
 
-        if isinstance(error, (BuildError, RubricError)):
+        if isinstance(error, (BuildError, ExportError, RubricError)):
             print(f"error: {error}", file=sys.stderr)
             return 2
         raise
@@ -106,6 +126,7 @@ def _assignment_of(notebook: Path) -> str:
 def cmd_grade(args) -> int:
     from autograder.batch import grade_class
     from autograder.grading import Rubric, choose_device
+    from autograder.late import Deadline, read_manifest
     from autograder.report import class_table
 
     course = _course(args)
@@ -115,10 +136,48 @@ def cmd_grade(args) -> int:
         print(f"WARNING: {warning}", file=sys.stderr)
     rubric.limits = dataclasses.replace(rubric.limits, device=device,
                                         time_per_test=args.time_limit or rubric.limits.time_per_test)
-    results = grade_class(rubric, args.submissions, args.output, workers=args.workers, resume=args.resume)
+    deadline = Deadline.for_assignment(course, args.assignment)
+    submitted_at = read_manifest(args.submitted_at) if args.submitted_at else None
+    results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
+                          resume=args.resume, deadline=deadline, submitted_at=submitted_at)
+    if submitted_at is not None:
+        unlisted = sorted({r.student for r in results} - set(submitted_at))
+        if unlisted:
+            print(f"WARNING: {args.submitted_at} does not list {', '.join(unlisted)}: their files' "
+                  "modification time was used", file=sys.stderr)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/grades.csv")
     _warn_isolation(results[0].isolation if results else sandbox.detect_isolation().tier)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from autograder import exports
+
+    course = _course(args)
+    assignment = course.assignment(args.assignment)
+    dest = args.dest or exports.default_dest(args.output, args.to)
+    if args.to == "gradescope-bundle":
+        written = exports.gradescope_bundle(course, assignment.id, dest)
+    else:
+        results = exports.load_results(args.output, assignment.id)
+        written = exports.export(results, args.to, dest, notebook=assignment.notebooks[0])
+    print(f"wrote {len(written)} file(s) to {dest}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from autograder.exports import load_results
+    from autograder.feedback import write_feedback
+
+    course = _course(args)
+    assignment = course.assignment(args.assignment)
+    folder = course.assignment_dir(assignment.id)
+    tests = [folder / n for n in ("test_public.py", "test_hidden.py") if (folder / n).is_file()]
+    dest = args.dest or args.output / "feedback"
+    pages = write_feedback(load_results(args.output, assignment.id), tests, dest,
+                           f"{course.course.title}: {assignment.title}")
+    print(f"wrote {len(pages)} feedback page(s) to {dest}")
     return 0
 
 
@@ -169,7 +228,7 @@ def _warn_isolation(tier: str) -> None:
 
 
 COMMANDS = {"build": cmd_build, "check": cmd_check, "grade": cmd_grade, "verify": cmd_verify,
-            "demo": cmd_demo}
+            "demo": cmd_demo, "export": cmd_export, "feedback": cmd_feedback}
 
 if __name__ == "__main__":
     sys.exit(main())

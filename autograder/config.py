@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError,
+                      model_validator)
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -24,22 +25,34 @@ class LimitsConfig(Strict):
     cpu_seconds: int = Field(1200, gt=0, description="CPU seconds for one submission's worker")
 
 
+class LatePolicy(Strict):
+    """Points lost per started day after the deadline (and its grace period), capped."""
+
+    percent_per_day: float = Field(0.0, ge=0, le=100, description="percent of the score lost per late day")
+    max_percent: float = Field(100.0, ge=0, le=100, description="the most a late submission loses")
+    grace_minutes: float = Field(0.0, ge=0, description="lateness forgiven before days are counted")
+
+
+def _require_zone(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-10-15T23:59:00+00:00")
+    return value
+
+
+Deadline = Annotated[dt.datetime, AfterValidator(_require_zone)]
+
+
 class Assignment(Strict):
     id: Identifier
     title: str
     notebooks: list[Identifier] = Field(min_length=1)
     files: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")]] = []
-    due: dt.datetime
+    due: Deadline
+    late_policy: LatePolicy | None = None  # overrides the course's late_policy
+    extensions: dict[str, Deadline] = {}  # student -> their own due date
     limits: LimitsConfig | None = None
     thresholds: dict[str, float] = {}
     reference_scores: dict[str, float] = {}
-
-    @field_validator("due")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2026-10-15T23:59:00+00:00")
-        return value
 
     @model_validator(mode="after")
     def _thresholds_below_reference(self):
@@ -59,6 +72,7 @@ class CourseInfo(Strict):
 class Course(Strict):
     course: CourseInfo
     limits: LimitsConfig = LimitsConfig()
+    late_policy: LatePolicy = LatePolicy()
     assignments: list[Assignment] = Field(min_length=1)
     root: Path = Field(default=Path("."), exclude=True)
 
@@ -79,6 +93,9 @@ class Course(Strict):
 
     def limits_for(self, assignment: Assignment) -> LimitsConfig:
         return assignment.limits or self.limits
+
+    def late_policy_for(self, assignment: Assignment) -> LatePolicy:
+        return assignment.late_policy or self.late_policy
 
     def assignment_dir(self, assignment_id: str) -> Path:
         return self.root / "assignments" / assignment_id

@@ -83,10 +83,20 @@ class SubmissionResult:
     isolation: str
     duration: float
     device: str = "cpu"
+    # score is after any late penalty; raw_score is the rubric's sum (None: never penalized)
+    raw_score: float | None = None
+    submitted_at: str | None = None  # ISO-8601, from the manifest or the files' mtime
+    days_late: int = 0
+    penalty_percent: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)  # notebook -> the graded file
 
     def gradescope(self) -> dict:
         """Gradescope's results.json, with the course's own details under extra_data."""
         output = "\n".join(f"{cell}: {message}" for cell, message in self.problems.items())
+        if self.penalty_percent:
+            raw = self.score if self.raw_score is None else self.raw_score
+            output = (f"Submitted {self.days_late} day(s) late: {self.penalty_percent:g}% off "
+                      f"{raw:g} points.\n" + output).strip()
         return {
             "score": self.score,
             "output": output,
@@ -97,6 +107,9 @@ class SubmissionResult:
             "extra_data": {"assignment": self.assignment, "student": self.student,
                            "max_score": self.max_score, "isolation": self.isolation,
                            "device": self.device,
+                           "raw_score": self.score if self.raw_score is None else self.raw_score,
+                           "submitted_at": self.submitted_at, "days_late": self.days_late,
+                           "penalty_percent": self.penalty_percent,
                            "problems": self.problems,
                            "durations": {t.name: t.duration for t in self.tests}},
         }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image. The bundle
+# unpacks into /autograder/source: the course (engine, reference, rubric, release notebooks).
+set -euo pipefail
+SOURCE="${AUTOGRADER_SOURCE:-/autograder/source}"
+cd "$SOURCE"
+# bubblewrap gives the grading worker its namespaces; without it grading uses limits only.
+apt-get update -q && apt-get install -y -q bubblewrap python3-venv || true
+python3 -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install -q --upgrade pip
+# a CPU build of PyTorch first, so the course's dependencies never pull a CUDA one
+/autograder/venv/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+/autograder/venv/bin/python -m pip install -q "$SOURCE"

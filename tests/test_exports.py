@@ -1,0 +1,175 @@
+"""Exports read one stored grading run and write what other systems read, without regrading."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder import cli, exports
+from autograder.batch import grade_class
+from autograder.config import LatePolicy
+from autograder.late import Deadline
+
+from conftest import ROOT, rubric_for, source_notebooks
+
+A = "01_regression"
+DUE = dt.datetime(2026, 10, 16, 23, 59, tzinfo=dt.timezone.utc)
+VENV_BIN = Path(sys.executable).parent  # where `course` is installed
+
+
+@pytest.fixture(scope="module")
+def graded(built, tmp_path_factory):
+    """alice: reference, on time; bob: untouched release; carol: reference, 2 days late."""
+    folder = tmp_path_factory.mktemp("exports")
+    reference = source_notebooks(built, A)["regression"]
+    untouched = ROOT / "release" / A / "regression.ipynb"
+    for student, notebook in [("alice", reference), ("bob", untouched), ("carol", reference)]:
+        (folder / "class" / student).mkdir(parents=True)
+        (folder / "class" / student / "regression.ipynb").write_bytes(notebook.read_bytes())
+    times = {"alice": DUE, "bob": DUE, "carol": DUE + dt.timedelta(days=1, hours=2)}
+    grade_class(rubric_for(A), [folder / "class"], folder / "out",
+                deadline=Deadline(DUE, LatePolicy(percent_per_day=10)), submitted_at=times)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def results(graded):
+    return {r.student: r for r in exports.load_results(graded / "out", A)}
+
+
+def test_the_stored_run_is_what_gets_exported(results):
+    assert {s: (r.raw_score, r.score) for s, r in results.items()} == {
+        "alice": (35, 35), "bob": (0, 0), "carol": (35, 28)}
+
+
+def test_nbgrader_gradebook_holds_every_test_and_score(results, tmp_path):
+    from nbgrader.api import Gradebook
+
+    path = tmp_path / "gradebook.db"
+    for _ in range(2):  # exporting again updates, never duplicates
+        exports.export(list(results.values()), "nbgrader", path, notebook="regression")
+    with exports._scripts_on_path(), Gradebook(f"sqlite:///{path}") as gradebook:
+        assert sorted(s.id for s in gradebook.students) == ["alice", "bob", "carol"]
+        assert gradebook.find_assignment(A).max_score == 35
+        for student, result in results.items():
+            for test in result.tests:
+                grade = gradebook.find_grade(test.name, "regression", A, student)
+                assert (grade.auto_score, grade.max_score) == (test.score, test.max_score)
+            submission = gradebook.find_submission(A, student)
+            assert submission.score == result.raw_score
+            assert submission.late_submission_penalty == result.raw_score - result.score
+        carol = gradebook.find_submission(A, "carol")
+        assert carol.timestamp == dt.datetime(2026, 10, 18, 1, 59)
+
+
+def test_gradescope_export_is_each_students_results_json(results, tmp_path):
+    exports.export(list(results.values()), "gradescope", tmp_path)
+    for student, result in results.items():
+        assert json.loads((tmp_path / student / "results.json").read_text()) == result.gradescope()
+    assert json.loads((tmp_path / "carol" / "results.json").read_text())["score"] == 28
+
+
+def test_github_classroom_points_add_up_to_the_final_score(results, tmp_path):
+    exports.export(list(results.values()), "github-classroom", tmp_path)
+    for student, result in results.items():
+        report = json.loads((tmp_path / f"{student}.json").read_text())
+        assert report["version"] == 1 and report["max_score"] == 35
+        assert sum(t["score"] for t in report["tests"]) == pytest.approx(result.score)
+        assert {t["status"] for t in report["tests"]} <= {"pass", "fail", "error"}
+    assert json.loads((tmp_path / "alice.json").read_text())["status"] == "pass"
+    bob = json.loads((tmp_path / "bob.json").read_text())
+    assert bob["status"] == "fail"
+    hidden = {t.name for t in results["bob"].tests if t.visibility != "visible"}
+    assert {t["message"] for t in bob["tests"] if t["name"] in hidden} == {"hidden test failed"}
+    carol = json.loads((tmp_path / "carol.json").read_text())
+    assert carol["tests"][-1]["name"] == "late penalty" and carol["tests"][-1]["score"] == -7
+
+
+def test_prairielearn_results_score_in_zero_to_one_with_points_per_test(results, tmp_path):
+    exports.export(list(results.values()), "prairielearn", tmp_path)
+    carol = json.loads((tmp_path / "carol" / "results.json").read_text())
+    assert carol["gradable"] is True and carol["score"] == pytest.approx(0.8)
+    assert carol["message"].startswith("2 day(s) late: 20% off")
+    bob = json.loads((tmp_path / "bob" / "results.json").read_text())
+    assert bob["score"] == 0
+    for test in bob["tests"]:
+        assert set(test) >= {"name", "points", "max_points", "output", "message"}
+        assert test["points"] == 0 and test["message"]
+
+
+def test_csv_has_one_row_per_student_with_raw_penalty_and_final(results, tmp_path):
+    exports.export(list(results.values()), "csv", tmp_path / "lms.csv")
+    rows = list(csv.DictReader((tmp_path / "lms.csv").open()))
+    assert [(r["student"], r["raw_score"], r["penalty_percent"], r["final_score"], r["max_score"])
+            for r in rows] == [("alice", "35", "0", "35", "35"), ("bob", "0", "0", "0", "35"),
+                               ("carol", "35", "20", "28", "35")]
+    assert rows[2]["days_late"] == "2" and rows[2]["submitted_at"].startswith("2026-10-18T01:59")
+
+
+def test_the_command_exports_from_the_grading_folder(graded, capsys):
+    out = graded / "out"
+    assert cli.main(["--course", str(ROOT), "export", "-a", A, "-o", str(out), "--to", "csv"]) == 0
+    assert (out / "exports" / "lms.csv").read_text().count("\n") == 4
+    assert cli.EXPORT_FORMATS == exports.FORMATS
+
+
+def test_exporting_a_run_that_never_happened_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["--course", str(ROOT), "export", "-a", A, "-o", str(tmp_path), "--to", "csv"]) == 2
+    assert "run `course grade -a 01_regression" in capsys.readouterr().err
+
+
+def test_gradescope_bundle_grades_a_submission_laid_out_as_gradescope_does(built, tmp_path):
+    bundle = tmp_path / "bundle.zip"
+    assert cli.main(["--course", str(ROOT), "export", "-a", A, "--to", "gradescope-bundle",
+                     "--dest", str(bundle)]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        archive.extractall(root / "source")
+    assert {"setup.sh", "run_autograder", "course.yml", f"assignments/{A}/test_hidden.py",
+            f"release/{A}/regression.ipynb", "autograder/grading.py"} <= set(names)
+    assert not [n for n in names if n.startswith(("assignments/02", "release/02")) or "__pycache__" in n]
+    for script in ("setup.sh", "run_autograder"):
+        (root / "source" / script).chmod(0o755)
+        subprocess.run(["bash", "-n", root / "source" / script], check=True)
+    (root / "submission").mkdir()
+    (root / "submission" / "regression.ipynb").write_bytes(
+        source_notebooks(built, A)["regression"].read_bytes())
+    environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSE_COMMAND": f"{VENV_BIN}/course"}
+    subprocess.run([root / "source" / "run_autograder"], env=environment, check=True,
+                   capture_output=True, timeout=300)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 35 and len(results["tests"]) == 20
+
+
+def test_the_classroom_workflow_grades_and_reports_in_the_reporters_format(built, tmp_path):
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "classroom.yml").read_text())
+    steps = workflow["jobs"]["grade"]["steps"]
+    grade = next(s for s in steps if s.get("id") == "notebook")
+    reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
+    runner = reporter["with"]["runners"]
+    assert f"{runner.upper()}_RESULTS" in reporter["env"]
+    assert f"steps.{grade['id']}.outputs.result" in reporter["env"][f"{runner.upper()}_RESULTS"]
+    # run the grading step as the runner would, with the course checked out beside the submission
+    (tmp_path / "course").symlink_to(ROOT)
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "regression.ipynb").write_bytes(
+        (ROOT / "release" / A / "regression.ipynb").read_bytes())
+    output = tmp_path / "github_output"
+    environment = {**os.environ, "GITHUB_OUTPUT": str(output), "COURSE_ASSIGNMENT": "",
+                   "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    subprocess.run(["bash", "-e", "-c", grade["run"]], cwd=tmp_path, env=environment, check=True,
+                   capture_output=True, timeout=300)
+    encoded = output.read_text().strip().removeprefix("result=")
+    report = json.loads(base64.b64decode(encoded))
+    assert (report["status"], report["max_score"], len(report["tests"])) == ("fail", 35, 20)
