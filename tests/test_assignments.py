@@ -74,11 +74,11 @@ def test_release_holds_stubs_and_public_tests_only(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_source_notebook_runs_top_to_bottom(assignment, built):
+def test_source_notebook_runs_top_to_bottom(assignment, built, tmp_path):
     for path in source_notebooks(built, assignment).values():
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}},
-                       ).execute()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors
 
