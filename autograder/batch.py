@@ -13,6 +13,7 @@ from tqdm import tqdm
 from autograder import sandbox
 from autograder.grading import Rubric, SubmissionResult, grade_submission, locate_submissions
 from autograder.late import Deadline, apply_lateness, newest_mtime
+from autograder.remote import spares
 from autograder.report import write_grades_csv, write_results
 from autograder.rubric import RubricError
 from autograder.store import ResultStore, hash_files
@@ -102,6 +103,7 @@ def grade_safely(rubric: Rubric, student: str, files: dict, isolation) -> Submis
 
 
 def _grade_to_dict(rubric: Rubric, student: str, files: dict, isolation) -> dict:
+    spares.enabled = False  # every core is grading already: a spare would only compete
     return grade_safely(rubric, student, files, isolation).to_dict()
 
 

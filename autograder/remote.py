@@ -10,6 +10,8 @@ reason a student can act on.
 
 from __future__ import annotations
 
+import ast
+import atexit
 import os
 import shutil
 import signal
@@ -77,9 +79,10 @@ class Limits:
 class Worker:
     """One worker process holding one loaded submission."""
 
-    def __init__(self, program: Program, limits: Limits, isolation: sandbox.Isolation):
+    def __init__(self, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
+                 preload: tuple[str, ...] = ()):
         self.limits = limits
-        launch = sandbox.worker_command(isolation, limits.tmp_bytes, program.files, limits.device)
+        launch = sandbox.worker_command(isolation, limits.tmp_bytes, files, limits.device)
         self.workdir, self.policy = launch.workdir, launch.policy
         self.cgroup = cgroup.create(limits.memory_bytes) if limits.device == "cuda" else None
         argv = cgroup.wrap(self.cgroup, launch.argv) if self.cgroup else launch.argv
@@ -91,11 +94,19 @@ class Worker:
         self.drain = threading.Thread(target=self._drain, daemon=True)
         self.drain.start()
         self.cell_report: dict[str, dict] = {}
+        self.preloading = bool(preload)
+        if preload:
+            wire.send(self.process.stdin.fileno(), {"op": "preload", "modules": list(preload)}, [])
 
     def load(self, cells: list[Cell], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         message = {"op": "load", "limits": self.limits.for_worker(), "confine": self.policy,
                    "cells": [{"name": c.name, "source": c.source} for c in cells]}
-        header, _ = self.request(message, [], time.monotonic() + timeout, "loading the answer cells")
+        if self.preloading:
+            self.request(message, [], deadline, "starting the worker")
+            header, _ = self.request(None, [], deadline, "loading the answer cells")
+        else:
+            header, _ = self.request(message, [], deadline, "loading the answer cells")
         if "sandbox_error" in header:
             self.kill()
             raise SandboxError(f"the worker could not confine itself: {header['sandbox_error']}")
@@ -117,10 +128,12 @@ class Worker:
                        if not line.startswith(MARK))
         return text + (f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else "")
 
-    def request(self, header: dict, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
-        """Send one message and wait for the reply; failures kill the worker."""
+    def request(self, header: dict | None, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
+        """Send one message (none if ``header`` is None) and wait for the next reply; failures
+        kill the worker."""
         try:
-            wire.send(self.process.stdin.fileno(), header, buffers)
+            if header is not None:
+                wire.send(self.process.stdin.fileno(), header, buffers)
             return wire.receive(self.process.stdout.fileno(), deadline, self.limits.max_result_bytes)
         except wire.Deadline:
             self.kill()
@@ -210,7 +223,8 @@ class Submission:
         self._generation += 1
         while True:
             cells = [c for c in self._program.cells if c.name not in self._skipped]
-            worker = Worker(self._program, self._limits, self._isolation)
+            worker = spares.take(self._program.files, self._limits, self._isolation,
+                                 preload_modules(self._program))
             try:
                 worker.load(cells, self._limits.time_per_test)
             except StudentError as error:
@@ -342,6 +356,61 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<submission {self._name}>"
+
+
+def preload_modules(program: Program) -> tuple[str, ...]:
+    """Modules the instructor's setup cells import (parsed, never run), plus what torch loads
+    lazily on first use of an optimizer, so that a spare worker can import them early."""
+    names = []
+    for cell in program.cells:
+        if cell.answer:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    if any(n == "torch" or n.startswith("torch.") for n in names):
+        names.append("torch._dynamo")
+    return tuple(dict.fromkeys(names))
+
+
+class SpareWorkers:
+    """One started, warm worker per configuration, waiting for the next submission.
+
+    Taking a worker starts the next spare at once, so that starting Python and importing
+    NumPy and PyTorch overlaps with grading the submission before. Each submission still
+    gets a fresh process (and a fresh sandbox); nothing is shared between students.
+    """
+
+    def __init__(self):
+        self.waiting: dict[tuple, Worker] = {}
+        self.enabled = True  # off where every core is already grading (a pool of graders)
+        atexit.register(self.close)
+
+    def take(self, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
+             preload: tuple[str, ...]) -> Worker:
+        if files or not self.enabled:  # files are bound at start: no spare can be ready for them
+            return Worker(files, limits, isolation, preload)
+        key = (limits, isolation, preload)
+        worker = self.waiting.pop(key, None)
+        if worker is None or not worker.alive:
+            worker = Worker({}, limits, isolation, preload)
+        for stale in [k for k in self.waiting if k != key]:
+            self.waiting.pop(stale).kill()
+        self.waiting[key] = Worker({}, limits, isolation, preload)
+        return worker
+
+    def close(self) -> None:
+        while self.waiting:
+            self.waiting.popitem()[1].kill()
+
+
+spares = SpareWorkers()
 
 
 def fetch(remote: Remote):

@@ -1,13 +1,16 @@
 """The worker: holds one submission and answers calls on it. Runs inside the sandbox.
 
 Started as ``python -m autograder.worker``. The protocol runs over the original stdin and
-stdout; the student's prints go to stderr, which the grader reads separately. The first
-message loads the cells; every later one is a call, an attribute read or a release.
+stdout; the student's prints go to stderr, which the grader reads separately. An optional
+first message names modules to import before the submission is known (so that a spare
+worker is warm); the next loads the cells; every later one is a call, an attribute read
+or a release.
 Only NumPy (and torch, if the submission imports it) is ever loaded here.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import random
@@ -173,6 +176,14 @@ def main() -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
 
     header, _ = wire.receive(proto_in)
+    if header.get("op") == "preload":  # trusted module names, imported before any student code
+        for name in header.get("modules", []):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the setup cells will report it properly
+                pass
+        wire.send(proto_out, {"ok": True}, [])
+        header, _ = wire.receive(proto_in)
     apply_limits(header.get("limits", {}))
     try:
         confine(header.get("confine", {}))

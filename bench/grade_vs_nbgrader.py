@@ -3,7 +3,8 @@
 nbgrader gets test cells equivalent to the public tests: each public test function is
 appended as a graded cell that calls it with the notebook's own namespace as `student`.
 Both tools grade the same class of N identical submissions in one run, through their
-command lines; the script prints both times per submission and the ratio.
+command lines (ours with one and with two grading processes); the script prints the
+times per submission and the ratios.
 
     .venv/bin/python bench/grade_vs_nbgrader.py [--students 4]
 """
@@ -73,8 +74,9 @@ def main() -> None:
         for i in range(args.students):
             (ours / f"student{i}").mkdir(parents=True)
             nbformat.write(completed, ours / f"student{i}" / f"{NOTEBOOK}.ipynb")
-        course_time = run([str(BIN / "course"), "--course", str(ROOT), "grade", "-a", ASSIGNMENT,
-                           str(ours), "-o", str(tmp / "grades")], ROOT)
+        course_times = {j: run([str(BIN / "course"), "--course", str(ROOT), "grade", "-a", ASSIGNMENT,
+                                str(ours), "-o", str(tmp / f"grades-{j}"), "-j", str(j)], ROOT)
+                        for j in (1, 2)}
 
         theirs = tmp / "nbgrader"
         source = theirs / "source" / ASSIGNMENT
@@ -91,12 +93,13 @@ def main() -> None:
         graded = list((theirs / "autograded").rglob("*.ipynb"))
         assert len(graded) == args.students, "nbgrader did not grade every submission"
 
-    per_ours, per_theirs = course_time / args.students, nbgrader_time / args.students
+    per_theirs = nbgrader_time / args.students
     print(f"submissions: {args.students} identical completed {ASSIGNMENT} notebooks")
-    print(f"course grade (public + hidden tests, sandboxed): {course_time:6.2f} s total, {per_ours:5.2f} s per submission")
-    print(f"nbgrader autograde (public tests as cells):      {nbgrader_time:6.2f} s total, {per_theirs:5.2f} s per submission")
-    print(f"ratio nbgrader / course: {per_theirs / per_ours:.2f}x")
-
+    print(f"nbgrader autograde (public tests as cells):   {nbgrader_time:6.2f} s total, {per_theirs:5.2f} s per submission")
+    for j, seconds in course_times.items():
+        per_ours = seconds / args.students
+        print(f"course grade -j {j} (public + hidden, sandboxed): {seconds:6.2f} s total, {per_ours:5.2f} s per "
+              f"submission, {per_theirs / per_ours:.2f}x nbgrader's rate")
 
 if __name__ == "__main__":
     main()

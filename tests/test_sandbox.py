@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder import sandbox
-from autograder.remote import Cell, Limits, Program, Remote, StudentError, Submission, fetch
+from autograder.remote import Cell, Limits, Program, Remote, StudentError, Submission, fetch, spares
 
 from conftest import ROOT
 
@@ -275,4 +275,5 @@ def test_memory_cgroup_limits_a_worker_that_has_no_address_space_limit():
             submission.hog(2048)
     finally:
         submission._close()
+    spares.close()
     assert set(__import__("pathlib").Path("/sys/fs/cgroup/memory").glob("course-worker-*")) <= groups

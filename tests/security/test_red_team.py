@@ -16,6 +16,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.notebook import is_answer
+from autograder.remote import spares
 
 from conftest import ROOT, failed, grade, source_notebooks
 
@@ -292,6 +293,7 @@ def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monk
     VICTIM.write_text("bob's work")
     if os.path.exists(TRAP):
         os.remove(TRAP)
+    spares.close()
     before = descendants(os.getpid())
     path = tmp_path / "regression.ipynb"
     path.write_text(cheat_notebook(reference, CHEATS[name]))
@@ -305,4 +307,5 @@ def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monk
     assert not os.path.exists(TRAP), f"{name} wrote outside its sandbox"
     assert not (ROOT / "grades" / "alice").exists()
     assert VICTIM.read_text() == "bob's work"
+    spares.close()  # a warm spare worker has run no student code; it is not the cheat's
     assert descendants(os.getpid()) <= before, f"{name} left processes behind"
