@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.notebook import defined_names, is_answer
-from autograder.variants import Replace, Variant, load_variants
+from autograder.variants import Replace, Variant, load_variants, write_reference_files
 
 BROKEN_BODIES = {
     "syntax_error": "def {name}(*args, **kwargs)\n    return None\n",
@@ -71,6 +71,8 @@ def write_examples(source_notebook: Path, release_notebook: Path, assignment_dir
         folder = outdir / student
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
+        if student != "untouched":
+            write_reference_files(assignment_dir, folder)
         written.append(folder / name)
     return written
 

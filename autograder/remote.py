@@ -24,6 +24,7 @@ from autograder import cgroup, sandbox, wire
 from autograder.worker import CELL_MARK as MARK
 
 OUTPUT_LIMIT = 256 << 10
+PRELOAD_SECONDS = 300  # importing the instructor's modules (trusted) on a loaded machine
 
 
 class StudentError(Exception):
@@ -99,14 +100,14 @@ class Worker:
             wire.send(self.process.stdin.fileno(), {"op": "preload", "modules": list(preload)}, [])
 
     def load(self, cells: list[Cell], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        """Run the cells; ``timeout`` counts from when the worker's own imports are done."""
         message = {"op": "load", "limits": self.limits.for_worker(), "confine": self.policy,
                    "cells": [{"name": c.name, "source": c.source} for c in cells]}
         if self.preloading:
-            self.request(message, [], deadline, "starting the worker")
-            header, _ = self.request(None, [], deadline, "loading the answer cells")
+            self.request(message, [], time.monotonic() + PRELOAD_SECONDS, "starting the worker")
+            header, _ = self.request(None, [], time.monotonic() + timeout, "loading the answer cells")
         else:
-            header, _ = self.request(message, [], deadline, "loading the answer cells")
+            header, _ = self.request(message, [], time.monotonic() + timeout, "loading the answer cells")
         if "sandbox_error" in header:
             self.kill()
             raise SandboxError(f"the worker could not confine itself: {header['sandbox_error']}")

@@ -90,6 +90,8 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if device != "cuda":  # device nodes do not work inside a user namespace
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    # The private /tmp first: mounts apply in order, and a Python environment may live under /tmp.
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     mounted = []
     for path in _existing(SYSTEM_DIRS) + _existing(SYSTEM_FILES) + _python_dirs():
         if os.path.islink(path):
@@ -100,9 +102,7 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
     for hidden in _hidden_packages():
         if any(hidden == m or hidden.startswith(m.rstrip("/") + "/") for m in mounted):
             command += ["--tmpfs", hidden]
-    command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder",
-                "--proc", "/proc", "--dev", "/dev",
-                "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder", "--chdir", "/tmp"]
     if device == "cuda":  # after --dev: the GPU's device nodes and what the driver reads
         command += [arg for node in gpu_nodes() for arg in ("--dev-bind", node, node)]
         command += ["--ro-bind", "/sys", "/sys"]

@@ -73,15 +73,31 @@ class Variant:
         return f"Variant({self.name!r})"
 
 
-def load_variants(assignment_dir: Path) -> tuple[list[Variant], list[Variant]]:
-    """(BUGS, ALTERNATIVES) from ``assignment_dir/variants.py``; empty lists if there is none."""
+def _variants_module(assignment_dir: Path):
     path = assignment_dir / "variants.py"
     if not path.is_file():
-        return [], []
+        return None
     spec = importlib.util.spec_from_file_location(f"variants_{assignment_dir.name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def load_variants(assignment_dir: Path) -> tuple[list[Variant], list[Variant]]:
+    """(BUGS, ALTERNATIVES) from ``assignment_dir/variants.py``; empty lists if there is none."""
+    module = _variants_module(assignment_dir)
     return list(getattr(module, "BUGS", [])), list(getattr(module, "ALTERNATIVES", []))
+
+
+def write_reference_files(assignment_dir: Path, folder: Path) -> list[Path]:
+    """Write the extra files a reference submission hands in (``REFERENCE_FILES`` in
+    variants.py: file name -> function(path) that makes it with the reference) into ``folder``."""
+    makers = getattr(_variants_module(assignment_dir), "REFERENCE_FILES", {})
+    written = []
+    for name, make in makers.items():
+        make(Path(folder) / name)
+        written.append(Path(folder) / name)
+    return written
 
 
 def _defines(source: str, name: str) -> bool:

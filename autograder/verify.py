@@ -15,6 +15,7 @@ from pathlib import Path
 from autograder.build import build
 from autograder.config import Course
 from autograder.grading import Rubric, grade_submission
+from autograder.variants import write_reference_files
 
 
 @dataclass
@@ -49,6 +50,7 @@ def verify_assignment(course: Course, assignment_id: str) -> list[Check]:
                         f"differs in {', '.join(stale)}: run `course build {assignment_id}`")]
         rubric = Rubric.for_assignment(course, assignment_id)
         reference = {n: temporary / "source" / assignment_id / f"{n}.ipynb" for n in assignment.notebooks}
+        write_reference_files(course.assignment_dir(assignment_id), temporary / "source" / assignment_id)
         result = grade_submission(rubric, "reference", reference)
         failed = [f"{t.name}: {t.output}" for t in result.tests if t.status != "passed"]
         checks.append(Check("reference earns full marks", not failed and not result.problems,

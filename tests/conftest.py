@@ -11,6 +11,7 @@ import pytest
 from autograder.build import build
 from autograder.config import load_course
 from autograder.grading import Rubric, grade_submission
+from autograder.variants import write_reference_files
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)
@@ -26,9 +27,12 @@ def course():
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
-    """A fresh build of every assignment: ``built/source/<id>`` and ``built/release/<id>``."""
+    """A fresh build of every assignment: ``built/source/<id>`` (with the extra files a
+    reference submission hands in) and ``built/release/<id>``."""
     out = tmp_path_factory.mktemp("build")
     build(COURSE, None, release_dir=out / "release", source_dir=out / "source")
+    for assignment in ASSIGNMENTS:
+        write_reference_files(COURSE.assignment_dir(assignment), out / "source" / assignment)
     return out
 
 

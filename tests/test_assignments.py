@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 
 from autograder.batch import grade_class
 from autograder.notebook import BEGIN, is_answer, solution_lines
-from autograder.variants import load_variants
+from autograder.variants import load_variants, write_reference_files
 from autograder.verify import stale_files
 
 from conftest import ASSIGNMENTS, COURSE, ROOT, failed, grade, rubric_for, source_notebooks
@@ -89,6 +89,7 @@ def test_reference_earns_full_marks_through_course_grade(assignment, built, tmp_
     folder.mkdir(parents=True)
     for name, path in source_notebooks(built, assignment).items():
         (folder / f"{name}.ipynb").write_bytes(path.read_bytes())
+    write_reference_files(COURSE.assignment_dir(assignment), folder)
     [result] = grade_class(rubric_for(assignment), [tmp_path / "submissions"], tmp_path / "grades")
     assert not failed(result) and not result.problems
     assert result.score == result.max_score > 0
@@ -111,6 +112,7 @@ def test_plausible_bug_loses_points(assignment, bug, built, tmp_path):
     [(name, source)] = source_notebooks(built, assignment).items()
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(bug.apply(nbformat.read(source, as_version=4)), path)
+    write_reference_files(COURSE.assignment_dir(assignment), tmp_path)
     result = grade(assignment, path, time_per_test=30)
     assert result.score < result.max_score, f"{bug.name} ({bug.description}) kept full marks"
     assert all(reason for reason in failed(result).values())
@@ -121,6 +123,7 @@ def test_correct_alternative_keeps_full_marks(assignment, alternative, built, tm
     [(name, source)] = source_notebooks(built, assignment).items()
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(alternative.apply(nbformat.read(source, as_version=4)), path)
+    write_reference_files(COURSE.assignment_dir(assignment), tmp_path)
     result = grade(assignment, path)
     assert not failed(result), f"{alternative.name} lost points: {failed(result)}"
     assert not result.problems

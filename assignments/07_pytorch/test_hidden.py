@@ -139,6 +139,15 @@ def test_mlp_reaches_accuracy_threshold(student, digits, thresholds, device):
 
 
 @pytest.mark.points(3)
+def test_submitted_checkpoint_reaches_accuracy_threshold(student, digits, thresholds):
+    """The checkpoint.pt handed in, loaded by the student's load_checkpoint inside the sandbox."""
+    _, _, X_test, y_test = digits
+    model = student.load_checkpoint("checkpoint.pt")
+    held_out = accuracy(student.predict(model, X_test), y_test, "predict(load_checkpoint('checkpoint.pt'), X_test)")
+    assert_at_least(held_out, thresholds["submitted_checkpoint_accuracy"], "held-out accuracy of checkpoint.pt")
+
+
+@pytest.mark.points(3)
 @pytest.mark.time_limit(60)
 def test_checkpoint_reaches_accuracy_threshold(student, digits, thresholds):
     """A model trained, saved with save_checkpoint and restored with load_checkpoint."""

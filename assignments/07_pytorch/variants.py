@@ -6,7 +6,24 @@ fail on a CPU-only machine by itself; it loses points there through the tests th
 code failing on a real GPU.
 """
 
+from autograder import data
 from autograder.variants import Edit, Replace, Variant
+
+
+def make_reference_checkpoint(path):
+    """The checkpoint.pt a reference student hands in: the notebook's model, trained the same way."""
+    import torch
+
+    from reference import torch_networks as nets
+
+    X_train, y_train, _, _ = data.digits(seed=0)
+    torch.manual_seed(0)
+    model = nets.TwoLayerMLP(64, 100, 10)
+    nets.train(model, nets.make_loader(X_train, y_train))
+    nets.save_checkpoint(model, path)
+
+
+REFERENCE_FILES = {"checkpoint.pt": make_reference_checkpoint}
 
 BUGS = [
     Variant("zero_grad_missing", "gradients accumulate: optimizer.zero_grad() is never called",
