@@ -1,5 +1,6 @@
 """Wall time of grading each assignment's reference solution on one core, and of its slowest
-tests (the training thresholds), in one run.
+tests (the training thresholds), in one run. The first test of each also pays for starting
+the worker (Python, NumPy, PyTorch).
 
     OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python bench/assignments.py [ASSIGNMENT...]
 """
@@ -15,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.build import build  # noqa: E402
 from autograder.config import load_course  # noqa: E402
 from autograder.grading import Rubric, grade_submission  # noqa: E402
+from autograder.variants import write_reference_files  # noqa: E402
 
 
 def main() -> None:
@@ -25,6 +27,7 @@ def main() -> None:
     for assignment_id in ids:
         rubric = Rubric.for_assignment(course, assignment_id)
         files = {n: ROOT / "build" / "source" / assignment_id / f"{n}.ipynb" for n in rubric.notebooks}
+        write_reference_files(course.assignment_dir(assignment_id), ROOT / "build" / "source" / assignment_id)
         result = grade_submission(rubric, "reference", files)
         slowest = sorted(result.tests, key=lambda t: -t.duration)[:3]
         print(f"{assignment_id:<24} {result.score:>3g}/{result.max_score:<3g} {result.duration:10.2f}   "
