@@ -2,8 +2,9 @@
 
 * ``no_new_privs``: nothing the submission executes can gain privileges.
 * seccomp (through libseccomp): no new processes (threads are fine), no sockets, no
-  ptrace or cross-process memory access, no signals to other processes, no new sessions
-  or process groups, no mounts, namespaces, BPF or keyrings. Denied calls fail with EPERM.
+  ptrace or cross-process memory access, no signals or pidfds to other processes, no
+  System V or POSIX message queues and shared memory, no new sessions or process groups,
+  no mounts, namespaces, BPF or keyrings. Denied calls fail with EPERM.
 * Landlock (when asked): file access only beneath the listed paths (read-only or
   read-write), no TCP, and (kernel ABI 6+) no signals outside the worker.
 
@@ -26,7 +27,9 @@ WRITE_ACCESS = sum(1 << bit for bit in (1, 4, 5, 7, 8, 10, 12))  # write, remove
 DENIED = ["socket", "ptrace", "process_vm_readv", "process_vm_writev", "setsid", "setpgid",
           "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "perf_event_open",
           "keyctl", "add_key", "request_key", "fork", "vfork", "kexec_load", "init_module",
-          "delete_module", "reboot", "swapon", "settimeofday", "userfaultfd"]
+          "delete_module", "reboot", "swapon", "settimeofday", "userfaultfd",
+          "pidfd_open", "pidfd_send_signal", "pidfd_getfd",  # signals and fds of other processes
+          "shmget", "msgget", "semget", "mq_open"]  # System V / POSIX IPC: notes to a later worker
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -78,7 +81,7 @@ def apply_seccomp(unix_sockets: bool = False) -> None:
     rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # glibc falls back to clone
     pid = os.getpid()
-    for name in ("kill", "tgkill"):
+    for name in ("kill", "tgkill", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         rules.add_rule(deny, name, seccomp.Arg(0, seccomp.NE, pid))
     rules.load()
 

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import ast
 import atexit
+import itertools
+import json
 import os
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from autograder import cgroup, sandbox, wire
@@ -77,27 +82,79 @@ class Limits:
                 "processes": self.processes}
 
 
+class Sandboxed(subprocess.Popen):
+    """A sandbox launcher started in a session of its own, killed with all it started."""
+
+    def kill_tree(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class ForkedChild:
+    """A worker forked by a zygote, seen through the pipes the grader made for it, a pidfd
+    (to kill it) and a status pipe (on which the zygote writes its exit code)."""
+
+    def __init__(self, stdin: int, stdout: int, stderr: int, status: int, pidfd: int):
+        self.stdin, self.stdout = os.fdopen(stdin, "wb", buffering=0), os.fdopen(stdout, "rb", buffering=0)
+        self.stderr = os.fdopen(stderr, "rb")
+        self.status, self.pidfd = status, pidfd
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self.status], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("worker", timeout)
+            text = os.read(self.status, 32).decode(errors="replace")
+            self.returncode = int(text) if text.lstrip("-").isdigit() else -signal.SIGKILL
+            os.close(self.status)
+            os.close(self.pidfd)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill_tree(self) -> None:
+        if self.returncode is None:
+            try:  # seccomp stops a forked worker from starting processes: it is the whole tree
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 class Worker:
     """One worker process holding one loaded submission."""
 
-    def __init__(self, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
-                 preload: tuple[str, ...] = ()):
-        self.limits = limits
-        launch = sandbox.worker_command(isolation, limits.tmp_bytes, files, limits.device)
-        self.workdir, self.policy = launch.workdir, launch.policy
-        self.cgroup = cgroup.create(limits.memory_bytes) if limits.device == "cuda" else None
-        argv = cgroup.wrap(self.cgroup, launch.argv) if self.cgroup else launch.argv
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, env=launch.env, cwd=self.workdir,
-                                        start_new_session=True)
+    def __init__(self, process: Sandboxed | ForkedChild, limits: Limits, policy: dict,
+                 workdir: str | None = None, memory_cgroup: str | None = None):
+        self.process, self.limits, self.policy = process, limits, policy
+        self.workdir, self.cgroup = workdir, memory_cgroup
         self.output = bytearray()
         self.dropped = 0
         self.drain = threading.Thread(target=self._drain, daemon=True)
         self.drain.start()
         self.cell_report: dict[str, dict] = {}
-        self.preloading = bool(preload)
+        self.preloading = False
+
+    @classmethod
+    def start(cls, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
+              preload: tuple[str, ...] = ()) -> "Worker":
+        """A fresh worker in a fresh sandbox, importing ``preload`` while it waits."""
+        launch = sandbox.worker_command(isolation, limits.tmp_bytes, files, limits.device)
+        memory = cgroup.create(limits.memory_bytes) if limits.device == "cuda" else None
+        argv = cgroup.wrap(memory, launch.argv) if memory else launch.argv
+        process = Sandboxed(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=launch.env, cwd=launch.workdir,
+                            start_new_session=True)
+        worker = cls(process, limits, launch.policy, launch.workdir, memory)
         if preload:
-            wire.send(self.process.stdin.fileno(), {"op": "preload", "modules": list(preload)}, [])
+            worker.preloading = True
+            wire.send(process.stdin.fileno(), {"op": "preload", "modules": list(preload)}, [])
+        return worker
 
     def load(self, cells: list[Cell], timeout: float) -> None:
         """Run the cells; ``timeout`` counts from when the worker's own imports are done."""
@@ -119,6 +176,7 @@ class Worker:
             room = OUTPUT_LIMIT - len(self.output)
             self.output += chunk[:max(room, 0)]
             self.dropped += max(len(chunk) - max(room, 0), 0)
+        stream.close()
 
     def raw_output(self) -> str:
         return self.output.decode("utf-8", "replace")
@@ -172,10 +230,7 @@ class Worker:
     def kill(self) -> None:
         """Kill the worker and everything it started."""
         if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self.process.kill_tree()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -383,35 +438,142 @@ def preload_modules(program: Program) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-class SpareWorkers:
-    """One started, warm worker per configuration, waiting for the next submission.
+class ZygoteError(RuntimeError):
+    """The zygote could not fork a worker; a worker is started the slow way instead."""
 
-    Taking a worker starts the next spare at once, so that starting Python and importing
-    NumPy and PyTorch overlaps with grading the submission before. Each submission still
-    gets a fresh process (and a fresh sandbox); nothing is shared between students.
+
+class Zygote:
+    """A warm process in a sandbox (``autograder.zygote``) that forks a fresh worker per
+    request: each submission then pays a fork, not a Python start and a torch import."""
+
+    def __init__(self, isolation: sandbox.Isolation, tmp_bytes: int, preload: tuple[str, ...]):
+        self.isolation = isolation
+        launch = sandbox.worker_command(isolation, tmp_bytes, module="autograder.zygote")
+        self.workdir, self.base = launch.workdir, sandbox.zygote_base(isolation, launch)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = Sandboxed(launch.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=launch.env, cwd=launch.workdir,
+                                 start_new_session=True)
+        theirs.close()
+        self.names = itertools.count(1)
+        self.ready = False
+        self._send({"op": "preload", "base": self.base, "modules": list(preload)})
+
+    def _send(self, message: dict, fds: list[int] = ()) -> None:
+        try:
+            socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+        except OSError as error:
+            raise ZygoteError(f"the zygote is gone ({error})") from None
+
+    def _receive(self, timeout: float) -> tuple[dict, list[int]]:
+        if not select.select([self.control], [], [], timeout)[0]:
+            raise ZygoteError("the zygote did not answer in time")
+        data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+        if not data:
+            raise ZygoteError(f"the zygote ended: {self._stderr()}")
+        return json.loads(data), fds
+
+    def _stderr(self) -> str:
+        self.kill()
+        return self.process.stderr.read(4096).decode(errors="replace").strip()[-500:] or "no output"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, limits: Limits, files: dict[str, str]) -> Worker:
+        """A fresh worker, confined like any worker, with ``files`` copied into its folder."""
+        if not self.ready:
+            header, _ = self._receive(PRELOAD_SECONDS)
+            self.ready = header.get("ok") is True
+        name = f"worker-{next(self.names)}"
+        pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, exit status
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+        opened = [open(path, "rb") for path in files.values()]
+        try:
+            self._send({"op": "fork", "name": name, "files": list(files)},
+                       theirs + [f.fileno() for f in opened])
+        finally:
+            for fd in theirs:
+                os.close(fd)
+            for handle in opened:
+                handle.close()
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
+        try:
+            header, fds = self._receive(30)
+            if header.get("ok") is not True or len(fds) != 1:
+                raise ZygoteError(f"the zygote could not fork: {header.get('error')}")
+        except ZygoteError:
+            for fd in ours:
+                os.close(fd)
+            raise
+        child = ForkedChild(*ours, pidfd=fds[0])
+        policy = sandbox.forked_worker_policy(self.isolation, f"{self.base}/{name}")
+        return Worker(child, limits, policy)
+
+    def kill(self) -> None:
+        self.control.close()
+        self.process.kill_tree()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.process.stderr.close()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class SpareWorkers:
+    """Where a submission's worker comes from: forked from a warm zygote where the sandbox
+    lets children be walled off from each other, else a started, warm spare worker.
+
+    Either way the worker is a fresh process, and nothing is shared between students. A
+    spare is replaced as soon as it is taken, so that starting Python and importing NumPy
+    and PyTorch overlaps with grading the submission before.
     """
 
     def __init__(self):
         self.waiting: dict[tuple, Worker] = {}
-        self.enabled = True  # off where every core is already grading (a pool of graders)
+        self.zygotes: dict[tuple, Zygote] = {}
+        self.enabled = True  # spares; off where every core is already grading (a pool of graders)
+        self.forking = os.environ.get("COURSE_ZYGOTE", "1") != "0"
+        self.broken: dict[tuple, str] = {}  # configurations whose zygote failed -> why
         atexit.register(self.close)
 
     def take(self, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
              preload: tuple[str, ...]) -> Worker:
+        key = (limits.tmp_bytes, isolation, preload)
+        if self.forking and key not in self.broken and sandbox.can_fork_workers(isolation, limits.device):
+            try:
+                return self._zygote(key).fork(limits, files)
+            except ZygoteError as error:
+                warnings.warn(f"starting workers one by one: {error}")
+                self.broken[key] = str(error)
+                self.zygotes.pop(key).kill()
         if files or not self.enabled:  # files are bound at start: no spare can be ready for them
-            return Worker(files, limits, isolation, preload)
+            return Worker.start(files, limits, isolation, preload)
         key = (limits, isolation, preload)
         worker = self.waiting.pop(key, None)
         if worker is None or not worker.alive:
-            worker = Worker({}, limits, isolation, preload)
+            worker = Worker.start({}, limits, isolation, preload)
         for stale in [k for k in self.waiting if k != key]:
             self.waiting.pop(stale).kill()
-        self.waiting[key] = Worker({}, limits, isolation, preload)
+        self.waiting[key] = Worker.start({}, limits, isolation, preload)
         return worker
+
+    def _zygote(self, key: tuple) -> Zygote:
+        zygote = self.zygotes.get(key)
+        if zygote is None or not zygote.alive:
+            for stale in list(self.zygotes):
+                self.zygotes.pop(stale).kill()
+            zygote = self.zygotes[key] = Zygote(key[1], key[0], key[2])
+        return zygote
 
     def close(self) -> None:
         while self.waiting:
             self.waiting.popitem()[1].kill()
+        while self.zygotes:
+            self.zygotes.popitem()[1].kill()
 
 
 spares = SpareWorkers()

@@ -83,8 +83,8 @@ def _hidden_packages() -> list[str]:
 
 
 def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None,
-                  device: str = "cpu") -> list[str]:
-    """The bubblewrap command line that runs ``python -m autograder.worker``."""
+                  device: str = "cpu", module: str = "autograder.worker") -> list[str]:
+    """The bubblewrap command line that runs ``python -m module`` (a worker or a zygote)."""
     command = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -110,7 +110,7 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
         command += ["--ro-bind", path, f"/tmp/{name}"]
     for key, value in worker_environment(device).items():
         command += ["--setenv", key, value]
-    command += ["--setenv", "PYTHONPATH", MOUNT_ROOT, python, "-m", "autograder.worker"]
+    command += ["--setenv", "PYTHONPATH", MOUNT_ROOT, python, "-m", module]
     return command
 
 
@@ -180,12 +180,12 @@ def _probe(isolation: Isolation) -> bool:
 
 
 def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None,
-                   device: str = "cpu") -> Launch:
-    """How to start a worker under ``isolation``; ``files`` (name -> path) appear read-only
-    in its working folder."""
+                   device: str = "cpu", module: str = "autograder.worker") -> Launch:
+    """How to start a worker (or, with ``module="autograder.zygote"``, a zygote) under
+    ``isolation``; ``files`` (name -> path) appear read-only in its working folder."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
-        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device), {}, None,
+        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module), {}, None,
                       {"seccomp": seccomp, "unix_sockets": device == "cuda"})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
@@ -200,4 +200,26 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     if isolation.tier == "syscalls" and confine.landlock_abi() and device != "cuda":
         readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [str(AUTOGRADER_DIR)]
         policy["landlock"] = {"read": readable, "write": [workdir]}
-    return Launch([sys.executable, "-s", "-m", "autograder.worker"], env, workdir, policy)
+    return Launch([sys.executable, "-s", "-m", module], env, workdir, policy)
+
+
+def can_fork_workers(isolation: Isolation, device: str) -> bool:
+    """Whether workers may be forked from a shared zygote: only where each child can be
+    walled off from its siblings (Landlock for files and ptrace, seccomp for signals and
+    processes), and not for CUDA, which neither survives fork nor runs under Landlock."""
+    return (isolation.tier in ("namespaces", "syscalls") and device == "cpu"
+            and confine.seccomp_available() and confine.landlock_abi() >= 1)
+
+
+def zygote_base(isolation: Isolation, launch: Launch) -> str:
+    """The folder, as the zygote sees it, beneath which it makes each worker's folder."""
+    return "/tmp" if isolation.tier == "namespaces" else launch.workdir
+
+
+def forked_worker_policy(isolation: Isolation, folder: str) -> dict:
+    """What a worker forked from a zygote applies to itself: seccomp, and Landlock that lets
+    it read the system, Python and the student-safe package, and write only ``folder``
+    (so it cannot see or touch a sibling's folder, nor ptrace or signal a sibling)."""
+    package = f"{MOUNT_ROOT}/autograder" if isolation.tier == "namespaces" else str(AUTOGRADER_DIR)
+    readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [package]
+    return {"seccomp": True, "unix_sockets": False, "landlock": {"read": readable, "write": [folder]}}

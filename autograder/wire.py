@@ -224,20 +224,26 @@ def _import_torch():
 # ---------------------------------------------------------------- framing
 
 
+IOV_MAX = 1024
+
+
 def send(fd: int, header: dict, buffers: list) -> None:
     """Write one message (header plus raw buffers) to the file descriptor ``fd``."""
     header = dict(header, buffers=[len(memoryview(b).cast("B")) for b in buffers])
     text = json.dumps(header, allow_nan=True).encode()
-    _write_all(fd, struct.pack(">Q", len(text)) + text)
-    for buffer in buffers:
-        _write_all(fd, buffer)
+    _write_all(fd, [struct.pack(">Q", len(text)) + text, *buffers])
 
 
-def _write_all(fd: int, data) -> None:
-    view = memoryview(data).cast("B")
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, parts: list) -> None:
+    """Write ``parts`` in as few system calls as the pipe allows: each wakes the reader."""
+    views = [v for v in (memoryview(p).cast("B") for p in parts) if len(v)]
+    while views:
+        written = os.writev(fd, views[:IOV_MAX])
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0], written = views[0][written:], 0
 
 
 def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) -> tuple[dict, list]:

@@ -2,8 +2,11 @@
 
 Each tier that works here is compared with running the same rubric in-process (the
 submission's cells executed in the grader itself, which a real grader must never do).
+Workers come either forked from a warm zygote (the default where the tier allows it) or
+started one by one (a fresh Python, with a warm spare waiting); "first" is the first
+submission a grading process grades, which pays for starting the zygote or the spare.
 
-    .venv/bin/python bench/isolation.py [--assignment 01_regression] [--calls 2000]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/isolation.py [ASSIGNMENT...] [--tiers-on 01_regression]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import statistics
 import sys
 import time
 import types
+import unittest.mock
 from pathlib import Path
 
 import numpy as np
@@ -23,38 +27,74 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import sandbox  # noqa: E402
+from autograder import remote, sandbox, wire  # noqa: E402
 from autograder.build import build  # noqa: E402
 from autograder.config import load_course  # noqa: E402
 from autograder.extract import build_program  # noqa: E402
-from autograder.grading import RUBRIC_INI, Rubric, grade_submission  # noqa: E402
-from autograder.remote import Cell, Limits, Program, Submission  # noqa: E402
+from autograder.grading import Rubric, grade_submission, pytest_args  # noqa: E402
+from autograder.remote import Cell, Limits, Program, Submission, spares  # noqa: E402
 from autograder.rubric import GradingPlugin  # noqa: E402
+from autograder.variants import write_reference_files  # noqa: E402
+from autograder.worker import Session, seed_everything  # noqa: E402
 
 
 class InProcess(types.SimpleNamespace):
-    """The submission's cells executed in this process: the unsafe baseline."""
+    """The submission's cells executed in this process: the unsafe baseline. Results are
+    reduced to the same plain data the proxy returns, so that the rubric behaves alike."""
 
     def __init__(self, program: Program):
         namespace: dict = {}
         for cell in program.cells:
             exec(compile(cell.source, cell.name, "exec"), namespace)
-        super().__init__(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+        super().__init__(**{k: Local(v) for k, v in namespace.items() if not k.startswith("__")})
         self._deadline, self._warnings, self._load_errors = None, [], {}
 
     def _close(self):
         pass
 
 
+class Local:
+    """An object of the submission used in this process the way ``Remote`` is used."""
+
+    def __init__(self, obj):
+        self._obj = obj
+        self._name = f"`{getattr(obj, '__name__', type(obj).__name__)}`"
+
+    def __getattr__(self, name: str) -> "Local":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Local(getattr(self._obj, name))
+
+    def __call__(self, *args, **kwargs):
+        args, kwargs = through_wire((args, kwargs), lambda obj: obj)  # copies, as the proxy sends
+        seed_everything(0)  # as the worker does before every call
+        return through_wire(self._obj(*args, **kwargs), Local)
+
+
+def through_wire(value, wrap):
+    """``value`` encoded as the worker encodes results: copies of plain data; anything else
+    (a ``Local`` unwrapped first) comes back as ``wrap(obj)``."""
+    session = Session()
+    encoded, buffers = session.to_wire(value)
+
+    def tagged(tag: dict):
+        obj = session.handles[tag["id"]]
+        return wrap(obj._obj if isinstance(obj, Local) else obj)
+
+    return wire.decode(encoded, buffers, tagged)
+
+
 def grade_in_process(rubric: Rubric, files: dict) -> float:
+    """Seconds to grade ``files`` with the submission loaded into this very process."""
     start = time.perf_counter()
-    plugin = GradingPlugin(InProcess(build_program(rubric.instructor, files)), rubric.thresholds,
-                           rubric.limits.time_per_test)
-    args = [str(f) for f in rubric.test_files] + ["-c", str(RUBRIC_INI), "-p", "no:cacheprovider",
-                                                  "-p", "no:terminal", "--import-mode=importlib"]
-    with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main(args, plugins=[plugin])
-    assert all(r.status == "passed" for r in plugin.results.values()), "in-process run failed"
+    folder = Path(next(iter(files.values()))).parent  # where submitted files (checkpoints) lie
+    with contextlib.chdir(folder), unittest.mock.patch.object(remote, "fetch", lambda local: through_wire(local._obj, Local)):
+        plugin = GradingPlugin(InProcess(build_program(rubric.instructor, files)), rubric.thresholds,
+                               rubric.limits.time_per_test)
+        with contextlib.redirect_stdout(io.StringIO()):
+            pytest.main(pytest_args(rubric), plugins=[plugin])
+    failed = [name for name, r in plugin.results.items() if r.status != "passed"]
+    assert not failed, f"in-process run of {rubric.assignment} failed: {failed}"
     return time.perf_counter() - start
 
 
@@ -67,43 +107,88 @@ def median_time(function, repeat: int) -> float:
     return statistics.median(times)
 
 
+def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
+    """Per call, per worker start, first and later submissions, for every tier here."""
+    tiers = [t for t in ("namespaces", "syscalls", "limits") if sandbox.detect_isolation(t).tier == t]
+    program = Program([Cell("bench", "import numpy as np\ndef f(x):\n    return x * 2\n")])
+    x = np.arange(16.0)
+    direct = median_time(lambda: [x * 2 for _ in range(calls)], repeat) / calls
+    baseline = statistics.median(grade_in_process(rubric, files) for _ in range(repeat))
+    print(f"{rubric.assignment}; median of {repeat} runs; one grading process")
+    print(f"{'tier':<11} {'workers':<8} {'call (ms)':>10} {'start (s)':>10} {'first (s)':>10} "
+          f"{'grade (s)':>10} {'vs in-process':>14}")
+    print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'0':>10} {'-':>10} {baseline:10.2f} {'1.00x':>14}")
+    full = build_program(rubric.instructor, files)
+    for tier in tiers:
+        isolation = sandbox.detect_isolation(tier)
+        modes = ["forked", "started"] if sandbox.can_fork_workers(isolation, "cpu") else ["started"]
+        for mode in modes:
+            spares.forking = mode == "forked"
+            spares.close()
+            first = grade_submission(rubric, "bench", files, isolation).duration
+            submission = Submission(program, Limits(), isolation)
+            submission.f(x)
+            per_call = median_time(lambda: [submission.f(x) for _ in range(calls)], repeat) / calls
+            submission._close()
+
+            def start_worker():
+                started = Submission(full, rubric.limits, isolation)
+                started._ensure_worker()
+                started._close()
+
+            start = median_time(start_worker, repeat)
+            graded = median_grade(rubric, files, isolation, repeat)
+            print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {start:10.2f} {first:10.2f} {graded:10.2f} "
+                  f"{graded / baseline:13.2f}x")
+    spares.forking = True
+    spares.close()
+
+
+def median_grade(rubric: Rubric, files: dict, isolation, repeat: int) -> float:
+    results = [grade_submission(rubric, "bench", files, isolation) for _ in range(repeat)]
+    assert all(r.score == r.max_score for r in results), f"{rubric.assignment} lost points"
+    return statistics.median(r.duration for r in results)
+
+
+def assignment_table(course, ids: list[str], repeat: int) -> None:
+    """Each assignment's reference graded in-process and in the strongest tier here."""
+    isolation = sandbox.detect_isolation()
+    print(f"\nevery assignment's reference; median of {repeat} after one warm-up; {isolation.detail}")
+    print(f"{'assignment':<24} {'in-process (s)':>15} {'isolated (s)':>13} {'added':>8}")
+    totals = [0.0, 0.0]
+    for assignment_id in ids:
+        rubric, files = reference_files(course, assignment_id)
+        grade_in_process(rubric, files)
+        grade_submission(rubric, "bench", files, isolation)
+        inside = statistics.median(grade_in_process(rubric, files) for _ in range(repeat))
+        isolated = median_grade(rubric, files, isolation, repeat)
+        totals[0] += inside
+        totals[1] += isolated
+        print(f"{assignment_id:<24} {inside:15.2f} {isolated:13.2f} {isolated / inside - 1:8.1%}")
+    print(f"{'all':<24} {totals[0]:15.2f} {totals[1]:13.2f} {totals[1] / totals[0] - 1:8.1%}")
+    spares.close()
+
+
+def reference_files(course, assignment_id: str) -> tuple[Rubric, dict]:
+    rubric = Rubric.for_assignment(course, assignment_id)
+    folder = ROOT / "build" / "source" / assignment_id
+    write_reference_files(course.assignment_dir(assignment_id), folder)
+    return rubric, {n: folder / f"{n}.ipynb" for n in rubric.notebooks}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--assignment", default="01_regression")
+    parser.add_argument("assignments", nargs="*", help="default: every assignment in course.yml")
+    parser.add_argument("--tiers-on", default="01_regression", help="the assignment of the tier table")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     course = load_course(ROOT)
-    build(course, [args.assignment])
-    rubric = Rubric.for_assignment(course, args.assignment)
-    files = {n: ROOT / "build" / "source" / args.assignment / f"{n}.ipynb" for n in rubric.notebooks}
-    tiers = [t for t in ("namespaces", "syscalls", "limits") if sandbox.detect_isolation(t).tier == t]
-    program = Program([Cell("bench", "import numpy as np\ndef f(x):\n    return x * 2\n")])
-    x = np.arange(16.0)
-
-    direct = median_time(lambda: [x * 2 for _ in range(args.calls)], args.repeat) / args.calls
-    baseline = statistics.median(grade_in_process(rubric, files) for _ in range(args.repeat))
-    print(f"assignment {args.assignment}; median of {args.repeat} runs; one grading process")
-    print(f"{'tier':<12} {'call (ms)':>10} {'start+load (s)':>15} {'grade (s)':>10} {'vs in-process':>14}")
-    print(f"{'in-process':<12} {direct * 1e3:10.4f} {'0':>15} {baseline:10.2f} {'1.00x':>14}")
-    for tier in tiers:
-        isolation = sandbox.detect_isolation(tier)
-        submission = Submission(program, Limits(), isolation)
-        submission.f(x)
-        per_call = median_time(lambda: [submission.f(x) for _ in range(args.calls)], args.repeat) / args.calls
-        submission._close()
-        full = build_program(rubric.instructor, files)
-
-        def start_worker():
-            s = Submission(full, rubric.limits, isolation)
-            s._ensure_worker()
-            s._close()
-
-        start = median_time(start_worker, args.repeat)
-        graded = statistics.median(grade_submission(rubric, "bench", files, isolation).duration
-                                   for _ in range(args.repeat))
-        print(f"{tier:<12} {per_call * 1e3:10.4f} {start:15.2f} {graded:10.2f} {graded / baseline:13.2f}x")
+    ids = args.assignments or [a.id for a in course.assignments]
+    build(course, sorted(set(ids) | {args.tiers_on}))
+    tier_table(*reference_files(course, args.tiers_on), args.calls, args.repeat)
+    assignment_table(course, ids, args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,171 @@
+"""The zygote: a warm process in the sandbox that forks one fresh worker per submission.
+
+Started as ``python -m autograder.zygote`` under the same isolation as a worker, with one
+end of a Unix ``SOCK_SEQPACKET`` socket as its stdin. Its first message names modules to
+import (NumPy, torch, what the setup cells import); it imports them once, never running
+student code. Each later message asks for a worker and carries the worker's pipes (and
+any submitted files) as file descriptors; the zygote makes the worker a folder of its own
+beneath its base folder and forks. The child becomes an ordinary worker
+(``autograder.worker.main``) on those pipes, and like every worker confines itself
+(limits, Landlock, seccomp) before it runs any student code. The reply carries a pidfd
+with which the grader kills the child; when the child ends, the zygote writes its exit
+code to the child's status pipe and removes its folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+
+PR_SET_PDEATHSIG = 1
+MAX_FDS = 64
+
+
+def receive(control: socket.socket) -> tuple[dict | None, list[int]]:
+    """One request and the descriptors sent with it; ``None`` when the grader is gone."""
+    data, fds, _, _ = socket.recv_fds(control, 1 << 16, MAX_FDS)
+    if not data:
+        return None, fds
+    return json.loads(data), fds
+
+
+def reply(control: socket.socket, message: dict, fds: list[int] = ()) -> None:
+    socket.send_fds(control, [json.dumps(message).encode()], list(fds))
+
+
+def copy_files(folder: str, names: list[str], fds: list[int]) -> None:
+    """The submitted files, written read-only into the worker's folder."""
+    for name, fd in zip(names, fds):
+        path = os.path.join(folder, os.path.basename(name))
+        with os.fdopen(fd, "rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target)
+        os.chmod(path, 0o444)
+
+
+def become_worker(folder: str, pipes: list[int]) -> None:
+    """In the forked child: take the worker's pipes as stdin/stdout/stderr, drop every
+    other descriptor the zygote holds, move into its folder, and serve the submission."""
+    code = 1
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for target, fd in enumerate(pipes[:3]):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        os.chdir(folder)
+        os.environ.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder)
+        from autograder import worker
+
+        worker.main()
+        code = 0
+    except BaseException:  # noqa: BLE001 - reported on the worker's stderr
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def fork_worker(base: str, request: dict, fds: list[int]) -> tuple[int, int, int, str]:
+    """Fork a worker for ``request``; returns (pid, pidfd, status fd, folder)."""
+    pipes, status, files = fds[:3], fds[3], fds[4:]
+    folder = os.path.join(base, os.path.basename(str(request["name"])))
+    os.mkdir(folder, 0o700)
+    copy_files(folder, request.get("files", []), files)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        become_worker(folder, pipes)
+    for fd in pipes:
+        os.close(fd)
+    return pid, os.pidfd_open(pid), status, folder
+
+
+def reap(pid: int, status: int, folder: str) -> None:
+    """Report a finished child's exit code and remove its folder."""
+    _, wait_status = os.waitpid(pid, 0)
+    try:
+        os.write(status, str(os.waitstatus_to_exitcode(wait_status)).encode())
+    except OSError:
+        pass  # the grader has stopped listening
+    os.close(status)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def warm_up() -> None:
+    """Run each loaded library's common paths once, so that no child pays their first use."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        x = numpy.linspace(-1.0, 1.0, 64).reshape(8, 8)
+        numpy.linalg.lstsq(x, x[:, 0], rcond=None)
+        numpy.exp(x).sum(axis=1, keepdims=True).max()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+        layer = torch.nn.Linear(8, 2)
+        loss = torch.nn.functional.cross_entropy(layer(torch.ones(4, 8)), torch.zeros(4, dtype=torch.long))
+        loss.backward()
+        torch.optim.SGD(layer.parameters(), lr=0.1).step()
+
+
+def main() -> None:
+    control = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    request, _ = receive(control)
+    if request is None:
+        return
+    base = request["base"]
+    for name in ["autograder.worker", "autograder.confine", *request.get("modules", [])]:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the setup cells will report it properly
+            pass
+    from autograder import confine
+
+    if confine.seccomp_available():
+        import pyseccomp  # noqa: F401 - found now, before any child is confined
+    warm_up()
+    reply(control, {"ok": True})
+
+    children: dict[int, tuple[int, int, str]] = {}  # pidfd -> (pid, status fd, folder)
+    while True:
+        ready, _, _ = select.select([control, *children], [], [])
+        for fd in ready:
+            if fd in children:
+                os.close(fd)
+                reap(*children.pop(fd))
+                continue
+            request, fds = receive(control)
+            if request is None:  # the grader is gone: so are its workers
+                for pidfd, (pid, status, folder) in children.items():
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    reap(pid, status, folder)
+                return
+            try:
+                pid, pidfd, status, folder = fork_worker(base, request, fds)
+            except Exception as exc:  # noqa: BLE001 - the grader starts a worker another way
+                for fd in fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                reply(control, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            children[pidfd] = (pid, status, folder)
+            reply(control, {"ok": True}, [pidfd])
+
+
+if __name__ == "__main__":
+    main()
