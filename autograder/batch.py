@@ -1,15 +1,24 @@
-"""Grading a whole class: parallel, resumable, with progress and results as they come."""
+"""Grading a whole class: in parallel (local processes or a Dask cluster), resumable, with
+progress and results as they come."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import (BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor,
+                                as_completed)
 from pathlib import Path
 
+import threadpoolctl
 from tqdm import tqdm
 
+from autograder import cluster as dask_cluster
 from autograder import sandbox
 from autograder.grading import Rubric, SubmissionResult, grade_submission, locate_submissions
 from autograder.late import Deadline, apply_lateness, newest_mtime
@@ -19,13 +28,17 @@ from autograder.rubric import RubricError
 from autograder.store import ResultStore, hash_files
 
 WARM_MODULES = ["numpy", "torch", "pytest", "autograder.grading", "autograder.checks"]
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+_grading = threading.Lock()  # pytest.main and the rubric modules are one per process
 
 
 def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
                 isolation: sandbox.Isolation | None = None, workers: int = 1,
                 resume: bool = False, deadline: Deadline | None = None,
-                submitted_at: dict[str, dt.datetime] | None = None) -> list[SubmissionResult]:
-    """Grade every student found in ``paths`` with ``workers`` grading processes.
+                submitted_at: dict[str, dt.datetime] | None = None,
+                cluster: str | None = None) -> list[SubmissionResult]:
+    """Grade every student found in ``paths`` with ``workers`` grading processes, or on the
+    Dask cluster whose scheduler is at ``cluster`` (e.g. ``tcp://host:8786``).
 
     Each result is stored (``outdir/results.sqlite``) and written (``outdir/<student>/
     results.json``) as soon as it is known; with ``resume``, a student whose submission and
@@ -77,11 +90,21 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
         bar.update()
 
     try:
-        if workers <= 1 or len(todo) <= 1:
+        if cluster and todo:
+            tier = isolation.tier if isolation else None  # else each worker detects its own
+            tasks = ((s, (dask_cluster.grade_shipped, rubric, rubric_hash, s,
+                          dask_cluster.pack(rubric, f), tier))
+                     for s, f in todo.items())  # files are read as the tasks are submitted
+            with dask_cluster.executor(cluster) as executor:
+                _grade_on(executor, tasks, rubric, record)
+        elif workers <= 1 or len(todo) <= 1:
             for student, files in todo.items():
                 record(student, grade_safely(rubric, student, files, isolation))
         else:
-            _grade_in_pool(rubric, todo, isolation or sandbox.detect_isolation(), workers, record)
+            isolation = isolation or sandbox.detect_isolation()
+            tasks = ((s, (_grade_to_dict, rubric, s, f, isolation)) for s, f in todo.items())
+            with _local_pool(workers) as pool:
+                _grade_on(pool, tasks, rubric, record)
     finally:
         bar.close()
         store.close()
@@ -97,30 +120,67 @@ def grade_safely(rubric: Rubric, student: str, files: dict, isolation) -> Submis
     except RubricError:
         raise
     except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-        return SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
-                                {"grader": f"internal error: {type(error).__name__}: {error}"},
-                                "unknown", 0.0)
+        return _internal_error(rubric, student, error)
+
+
+def _internal_error(rubric: Rubric, student: str, error: BaseException) -> SubmissionResult:
+    """The result of a student whose grading failed in the grader itself: no points, the error."""
+    return SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
+                            {"grader": f"internal error: {type(error).__name__}: {error}"},
+                            "unknown", 0.0)
+
+
+def _grade_on(executor: Executor, tasks: Iterable[tuple[str, tuple]], rubric: Rubric,
+              record) -> None:
+    """Run each student's task, ``(function, *arguments)``, on ``executor`` and ``record``
+    each result as it completes; on an error or an interrupt, cancel what has not started."""
+    futures = {}
+    try:
+        for student, (function, *arguments) in tasks:
+            futures[executor.submit(function, *arguments)] = student
+        for future in as_completed(futures):
+            record(futures[future], _outcome(future, rubric, futures[future]))
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _outcome(future, rubric: Rubric, student: str) -> SubmissionResult:
+    """A finished task's result; a task that failed is that student's internal error, unless
+    its failure stops every student (a broken rubric or cluster, a cancelled run)."""
+    try:
+        return SubmissionResult.from_dict(future.result())
+    except (RubricError, dask_cluster.ClusterError, CancelledError, BrokenExecutor):
+        raise
+    except Exception as error:  # noqa: BLE001 - e.g. a worker that died while grading
+        return _internal_error(rubric, student, error)
 
 
 def _grade_to_dict(rubric: Rubric, student: str, files: dict, isolation) -> dict:
+    """``grade_safely`` in a grading process: one submission at a time, on one core."""
     spares.enabled = False  # every core is grading already: a spare would only compete
-    return grade_safely(rubric, student, files, isolation).to_dict()
+    _one_thread()
+    with _grading:
+        return grade_safely(rubric, student, files, isolation).to_dict()
 
 
-def _grade_in_pool(rubric: Rubric, todo: dict, isolation, workers: int, record) -> None:
-    """Grade in ``workers`` processes forked from one that has already imported the heavy
-    libraries, so that no submission pays their start-up again."""
+def _one_thread() -> None:
+    """Keep this process's numerical libraries to one thread, those loaded already and later."""
+    os.environ.update(ONE_THREAD)
+    threadpoolctl.threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _local_pool(workers: int) -> Iterator[Executor]:
+    """``workers`` processes forked from one that has already imported the heavy libraries,
+    so that no submission pays their start-up again."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(WARM_MODULES)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(_grade_to_dict, rubric, s, f, isolation): s for s, f in todo.items()}
-        try:
-            for future in as_completed(futures):
-                record(futures[future], SubmissionResult.from_dict(future.result()))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        yield pool
 
 
 def _extra_paths(rubric: Rubric, files: dict[str, Path | None]) -> list[Path]:

@@ -13,6 +13,7 @@ from autograder import sandbox
 from autograder.config import ConfigError, find_course_root, load_course
 
 EXPORT_FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
+TIERS = ("limits", "syscalls", "namespaces")  # weakest first
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("-o", "--output", type=Path, default=Path("grades"))
     grade.add_argument("--time-limit", type=float, help="override the per-test time limit (s)")
     grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1,
-                       help="grading processes (default: the number of cores)")
+                       help="grading processes (default: the number of cores; ignored with --cluster)")
+    grade.add_argument("--cluster", metavar="ADDRESS",
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS "
+                            "(tcp://HOST:8786); each worker grades one submission at a time and "
+                            "needs the course at this same path (see README)")
     grade.add_argument("--resume", action="store_true",
                        help="grade only students whose stored result is missing or out of date")
     grade.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
@@ -72,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - shown as one line, not a traceback
+        from autograder.cluster import ClusterError
         from autograder.build import BuildError
         from autograder.exports import ExportError
         from autograder.rubric import RubricError
 
-        if isinstance(error, (BuildError, ExportError, RubricError)):
+        if isinstance(error, (BuildError, ClusterError, ExportError, RubricError)):
             print(f"error: {error}", file=sys.stderr)
             return 2
         raise
@@ -139,7 +145,8 @@ def cmd_grade(args) -> int:
     deadline = Deadline.for_assignment(course, args.assignment)
     submitted_at = read_manifest(args.submitted_at) if args.submitted_at else None
     results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
-                          resume=args.resume, deadline=deadline, submitted_at=submitted_at)
+                          resume=args.resume, deadline=deadline, submitted_at=submitted_at,
+                          cluster=args.cluster)
     if submitted_at is not None:
         unlisted = sorted({r.student for r in results} - set(submitted_at))
         if unlisted:
@@ -147,7 +154,12 @@ def cmd_grade(args) -> int:
                   "modification time was used", file=sys.stderr)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/grades.csv")
-    _warn_isolation(results[0].isolation if results else sandbox.detect_isolation().tier)
+    if args.cluster:
+        tiers = sorted({r.isolation for r in results} - {"unknown"}, key=TIERS.index)
+        _warn_isolation(tiers[0] if tiers else "namespaces",
+                        f"on the cluster's workers: {', '.join(tiers) or 'none reported'}")
+    else:
+        _warn_isolation(results[0].isolation if results else sandbox.detect_isolation().tier)
     return 0
 
 
@@ -219,9 +231,9 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _warn_isolation(tier: str) -> None:
-    isolation = sandbox.detect_isolation()
-    print(f"\nisolation: {isolation.detail}", file=sys.stderr)
+def _warn_isolation(tier: str, detail: str | None = None) -> None:
+    """Say which isolation graded (``detail``, else this machine's), loudly when weak."""
+    print(f"\nisolation: {detail or sandbox.detect_isolation().detail}", file=sys.stderr)
     if tier != "namespaces":
         print("WARNING: weak isolation: student code could read course files and use the "
               "network. Install bubblewrap (apt-get install bubblewrap).", file=sys.stderr)

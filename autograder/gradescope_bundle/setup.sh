@@ -8,6 +8,7 @@ cd "$SOURCE"
 apt-get update -q && apt-get install -y -q bubblewrap python3-venv || true
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --upgrade pip
-# a CPU build of PyTorch first, so the course's dependencies never pull a CUDA one
-/autograder/venv/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+# a CPU build of PyTorch first, so the course's dependencies never pull a CUDA one; the
+# version the Makefile pins, so Gradescope grades with the PyTorch the course was tested on
+/autograder/venv/bin/python -m pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/python -m pip install -q "$SOURCE"
