@@ -92,7 +92,10 @@ class Course(Strict):
         raise ConfigError(f"course.yml has no assignment '{assignment_id}' (it has: {known})")
 
     def limits_for(self, assignment: Assignment) -> LimitsConfig:
-        return assignment.limits or self.limits
+        """The course's limits with what the assignment sets in place of them."""
+        if assignment.limits is None:
+            return self.limits
+        return self.limits.model_copy(update=assignment.limits.model_dump(exclude_unset=True))
 
     def late_policy_for(self, assignment: Assignment) -> LatePolicy:
         return assignment.late_policy or self.late_policy

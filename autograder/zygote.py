@@ -15,6 +15,7 @@ code to the child's status pipe and removes its folder.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -137,6 +138,7 @@ def main() -> None:
     if confine.seccomp_available():
         import pyseccomp  # noqa: F401 - found now, before any child is confined
     warm_up()
+    gc.freeze()  # a child's collections then skip, and so do not copy, the zygote's objects
     reply(control, {"ok": True})
 
     children: dict[int, tuple[int, int, str]] = {}  # pidfd -> (pid, status fd, folder)

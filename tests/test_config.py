@@ -55,3 +55,14 @@ def test_missing_or_unparsable_file(tmp_path):
 def test_unknown_assignment_lists_the_known_ones():
     with pytest.raises(ConfigError, match="it has: 01_regression"):
         load_course(ROOT).assignment("99_nothing")
+
+
+def test_an_assignment_overrides_only_the_limits_it_sets(tmp_path):
+    data = yaml.safe_load(yaml.safe_dump(VALID))
+    data["limits"].update(memory_mb=3000, cpu_seconds=600)
+    data["assignments"][0]["limits"] = {"time_per_test": 5}
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(data))
+    course = load_course(tmp_path)
+    limits = course.limits_for(course.assignment("01_regression"))
+    assert (limits.time_per_test, limits.memory_mb, limits.cpu_seconds) == (5, 3000, 600)
+    assert course.limits_for(course.assignment("02_activations_losses")).time_per_test == 60
