@@ -21,6 +21,7 @@ verify: $(STAMP)
 
 bench: $(STAMP)
 	$(PYTHON) bench/grade_vs_nbgrader.py
+	$(PYTHON) bench/class.py
 
 # torch first and pinned: a CPU build from the local index, never a multi-GB CUDA download.
 $(STAMP):

@@ -12,7 +12,6 @@ times per submission and the ratios.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import shutil
 import subprocess
@@ -23,35 +22,11 @@ from pathlib import Path
 
 import nbformat
 
+from nbgrader_tests import public_test_cells
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT, NOTEBOOK = "01_regression", "regression"
 BIN = Path(sys.executable).parent
-
-
-def public_test_cells() -> list[nbformat.NotebookNode]:
-    """One nbgrader test cell per public test, calling it on the notebook's namespace."""
-    source = (ROOT / "assignments" / ASSIGNMENT / "test_public.py").read_text()
-    tree = ast.parse(source)
-    header = "\n".join(ast.get_source_segment(source, node) for node in tree.body
-                       if isinstance(node, (ast.Import, ast.ImportFrom)))
-    cells = [nbformat.v4.new_code_cell(
-        header + "\nimport types, zlib\nstudent = types.SimpleNamespace(**globals())\n"
-        "def seeded(name):\n    return np.random.default_rng(zlib.crc32(name.encode()))",
-        metadata={"nbgrader": {"schema_version": 3, "grade": False, "solution": False,
-                               "locked": True, "grade_id": "bench_setup"}})]
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            points = next(d.args[0].value for d in node.decorator_list
-                          if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points")
-            args = ", ".join("student" if a.arg == "student" else f"seeded({node.name!r})"
-                             for a in node.args.args)
-            code = "\n".join(line for line in ast.get_source_segment(source, node).splitlines()
-                             if not line.startswith("@"))
-            cells.append(nbformat.v4.new_code_cell(
-                f"{code}\n\n{node.name}({args})",
-                metadata={"nbgrader": {"schema_version": 3, "grade": True, "solution": False,
-                                       "locked": True, "points": points, "grade_id": node.name}}))
-    return cells
 
 
 def run(command: list[str], cwd: Path) -> float:
@@ -82,7 +57,7 @@ def main() -> None:
         source = theirs / "source" / ASSIGNMENT
         source.mkdir(parents=True)
         with_tests = nbformat.from_dict(completed)
-        with_tests.cells += public_test_cells()
+        with_tests.cells += public_test_cells(ROOT / "assignments" / ASSIGNMENT)
         nbformat.write(with_tests, source / f"{NOTEBOOK}.ipynb")
         run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], theirs)
         for i in range(args.students):
