@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import datetime as dt
 import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import (BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor,
-                                as_completed)
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import (FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor,
+                                ProcessPoolExecutor, wait)
 from pathlib import Path
 
 import threadpoolctl
@@ -95,8 +96,8 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
             tasks = ((s, (dask_cluster.grade_shipped, rubric, rubric_hash, s,
                           dask_cluster.pack(rubric, f), tier))
                      for s, f in todo.items())  # files are read as the tasks are submitted
-            with dask_cluster.executor(cluster) as executor:
-                _grade_on(executor, tasks, rubric, record)
+            with dask_cluster.executor(cluster) as (executor, slots):
+                _grade_on(executor, tasks, rubric, record, lambda: 2 * slots())
         elif workers <= 1 or len(todo) <= 1:
             for student, files in todo.items():
                 record(student, grade_safely(rubric, student, files, isolation))
@@ -104,7 +105,7 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
             isolation = isolation or sandbox.detect_isolation()
             tasks = ((s, (_grade_to_dict, rubric, s, f, isolation)) for s, f in todo.items())
             with _local_pool(workers) as pool:
-                _grade_on(pool, tasks, rubric, record)
+                _grade_on(pool, tasks, rubric, record, lambda: 2 * workers)
     finally:
         bar.close()
         store.close()
@@ -131,17 +132,27 @@ def _internal_error(rubric: Rubric, student: str, error: BaseException) -> Submi
 
 
 def _grade_on(executor: Executor, tasks: Iterable[tuple[str, tuple]], rubric: Rubric,
-              record) -> None:
+              record, in_flight: Callable[[], int]) -> None:
     """Run each student's task, ``(function, *arguments)``, on ``executor`` and ``record``
-    each result as it completes; on an error or an interrupt, cancel what has not started."""
-    futures = {}
+    each result as it completes. At most ``in_flight()`` tasks (asked again as they finish:
+    a cluster may grow) are submitted at a time, so that a large class's files are read and
+    held only shortly before they are graded. On an error or an interrupt, cancel what has
+    not started."""
+    tasks = iter(tasks)
+    pending: dict = {}
     try:
-        for student, (function, *arguments) in tasks:
-            futures[executor.submit(function, *arguments)] = student
-        for future in as_completed(futures):
-            record(futures[future], _outcome(future, rubric, futures[future]))
+        while True:
+            room = max(in_flight(), 1) - len(pending)
+            for student, (function, *arguments) in itertools.islice(tasks, max(room, 0)):
+                pending[executor.submit(function, *arguments)] = student
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                student = pending.pop(future)
+                record(student, _outcome(future, rubric, student))
     except BaseException:
-        for future in futures:
+        for future in pending:
             future.cancel()
         raise
 

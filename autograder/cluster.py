@@ -12,7 +12,7 @@ import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -30,8 +30,9 @@ class ClusterError(Exception):
 
 
 @contextlib.contextmanager
-def executor(address: str) -> Iterator[Executor]:
-    """An executor on the Dask cluster whose scheduler is at ``address``."""
+def executor(address: str) -> Iterator[tuple[Executor, Callable[[], int]]]:
+    """An executor on the Dask cluster whose scheduler is at ``address``, and a function
+    telling how many tasks the cluster's workers run at once (it may grow or shrink)."""
     try:
         from distributed import Client
         from distributed.comm import resolve_address
@@ -51,7 +52,7 @@ def executor(address: str) -> Iterator[Executor]:
                                f"{WORKERS_SECONDS} s: start them with `dask worker {address}`"
                                ) from None
         with client.get_executor(pure=False) as pool:
-            yield pool
+            yield pool, lambda: max(sum(client.nthreads().values()), 1)
     finally:
         client.close()
 

@@ -75,3 +75,39 @@ def test_a_run_killed_mid_class_resumes_without_losing_or_duplicating(classroom,
     assert sorted(after) == ["s0", "s1", "s2", "s3"]
     assert all(after[s] == before[s] for s in before)
     assert (out / "grades.csv").read_text().count("\n") == 5
+
+
+def test_at_most_in_flight_tasks_are_submitted_and_every_result_is_recorded():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.batch import _grade_on
+    from autograder.grading import SubmissionResult
+
+    lock, state = threading.Lock(), {"read": 0, "running": 0, "most": 0}
+    rubric = rubric_for("01_regression")
+
+    def task(student):
+        with lock:
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+        time.sleep(0.01)
+        with lock:
+            state["running"] -= 1
+        return SubmissionResult("01_regression", student, 1.0, 1.0, [], {}, "limits", 0.0).to_dict()
+
+    def tasks():  # each student's files are read only when the task is submitted
+        for i in range(40):
+            state["read"] += 1
+            yield f"s{i}", (task, f"s{i}")
+
+    recorded, unfinished = [], []
+
+    def record(student, result):
+        recorded.append((student, result.score))
+        unfinished.append(state["read"] - len(recorded))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        _grade_on(pool, tasks(), rubric, record, lambda: 3)
+    assert sorted(recorded) == sorted((f"s{i}", 1.0) for i in range(40))
+    assert state["most"] <= 3 and max(unfinished) <= 3
