@@ -62,6 +62,8 @@ def worker_environment(device: str = "cpu") -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2",
+        "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+        "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp",
     }
