@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import datetime as dt
 import multiprocessing
@@ -176,6 +177,7 @@ def _grade_to_dict(rubric: Rubric, student: str, files: dict, isolation) -> dict
         return grade_safely(rubric, student, files, isolation).to_dict()
 
 
+@functools.cache  # once per grading process: it inspects every loaded library
 def _one_thread() -> None:
     """Keep this process's numerical libraries to one thread, those loaded already and later."""
     os.environ.update(ONE_THREAD)

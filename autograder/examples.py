@@ -52,20 +52,27 @@ def broken(notebook: nbformat.NotebookNode, kind: str) -> str:
     return nbformat.writes(Variant(kind, kind, Replace(name, source)).apply(notebook))
 
 
+def variant_notebooks(source_notebook: Path, release_notebook: Path,
+                      assignment_dir: Path) -> dict[str, nbformat.NotebookNode]:
+    """Example name -> notebook: "reference" (the instructor's), "untouched" (the release),
+    and "bug_<name>" / "alt_<name>" for each variant in the assignment's variants.py."""
+    reference = nbformat.read(source_notebook, as_version=4)
+    notebooks = {"reference": reference,
+                 "untouched": nbformat.read(release_notebook, as_version=4)}
+    bugs, alternatives = load_variants(assignment_dir)
+    notebooks.update({f"bug_{v.name}": v.apply(reference) for v in bugs})
+    notebooks.update({f"alt_{v.name}": v.apply(reference) for v in alternatives})
+    return notebooks
+
+
 def write_examples(source_notebook: Path, release_notebook: Path, assignment_dir: Path,
                    outdir: Path) -> list[Path]:
     """One folder per example student under ``outdir``, each holding the notebook."""
-    reference = nbformat.read(source_notebook, as_version=4)
-    name = source_notebook.name
-    examples = {"reference": nbformat.writes(reference),
-                "untouched": release_notebook.read_text()}
-    bugs, alternatives = load_variants(assignment_dir)
-    for variant in bugs:
-        examples[f"bug_{variant.name}"] = nbformat.writes(variant.apply(reference))
-    for variant in alternatives:
-        examples[f"alt_{variant.name}"] = nbformat.writes(variant.apply(reference))
+    notebooks = variant_notebooks(source_notebook, release_notebook, assignment_dir)
+    examples = {student: nbformat.writes(notebook) for student, notebook in notebooks.items()}
     for kind in BROKEN_KINDS:
-        examples[f"broken_{kind}"] = broken(reference, kind)
+        examples[f"broken_{kind}"] = broken(notebooks["reference"], kind)
+    name = source_notebook.name
     written = []
     for student, text in examples.items():
         folder = outdir / student
@@ -75,4 +82,3 @@ def write_examples(source_notebook: Path, release_notebook: Path, assignment_dir
             write_reference_files(assignment_dir, folder)
         written.append(folder / name)
     return written
-

@@ -468,14 +468,22 @@ class Zygote:
     def _receive(self, timeout: float) -> tuple[dict, list[int]]:
         if not select.select([self.control], [], [], timeout)[0]:
             raise ZygoteError("the zygote did not answer in time")
-        data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+        try:
+            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+        except OSError:  # the zygote died with a message unread
+            data, fds = b"", []
         if not data:
-            raise ZygoteError(f"the zygote ended: {self._stderr()}")
+            raise ZygoteError(f"the zygote ended: {self._last_words()}")
         return json.loads(data), fds
 
-    def _stderr(self) -> str:
-        self.kill()
-        return self.process.stderr.read(4096).decode(errors="replace").strip()[-500:] or "no output"
+    def _last_words(self) -> str:
+        """The end of what the (ended) zygote printed."""
+        self.process.kill_tree()
+        try:
+            _, printed = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            printed = b""
+        return printed.decode(errors="replace").strip()[-500:] or "no output"
 
     @property
     def alive(self) -> bool:
@@ -483,9 +491,9 @@ class Zygote:
 
     def fork(self, limits: Limits, files: dict[str, str]) -> Worker:
         """A fresh worker, confined like any worker, with ``files`` copied into its folder."""
-        if not self.ready:
-            header, _ = self._receive(PRELOAD_SECONDS)
-            self.ready = header.get("ok") is True
+        if not self.ready:  # the zygote answers its first message once its imports are done
+            self._receive(PRELOAD_SECONDS)
+            self.ready = True
         name = f"worker-{next(self.names)}"
         pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, exit status
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
@@ -542,14 +550,14 @@ class SpareWorkers:
 
     def take(self, files: dict[str, str], limits: Limits, isolation: sandbox.Isolation,
              preload: tuple[str, ...]) -> Worker:
-        key = (limits.tmp_bytes, isolation, preload)
-        if self.forking and key not in self.broken and sandbox.can_fork_workers(isolation, limits.device):
+        kind = (limits.tmp_bytes, isolation, preload)
+        if self.forking and kind not in self.broken and sandbox.can_fork_workers(isolation, limits.device):
             try:
-                return self._zygote(key).fork(limits, files)
+                return self._zygote(*kind).fork(limits, files)
             except ZygoteError as error:
                 warnings.warn(f"starting workers one by one: {error}")
-                self.broken[key] = str(error)
-                self.zygotes.pop(key).kill()
+                self.broken[kind] = str(error)
+                self._stop_zygotes()
         if files or not self.enabled:  # files are bound at start: no spare can be ready for them
             return Worker.start(files, limits, isolation, preload)
         key = (limits, isolation, preload)
@@ -561,19 +569,23 @@ class SpareWorkers:
         self.waiting[key] = Worker.start({}, limits, isolation, preload)
         return worker
 
-    def _zygote(self, key: tuple) -> Zygote:
-        zygote = self.zygotes.get(key)
+    def _zygote(self, tmp_bytes: int, isolation: sandbox.Isolation, preload: tuple[str, ...]) -> Zygote:
+        """The running zygote of this kind; any other is stopped (one is kept at a time)."""
+        kind = (tmp_bytes, isolation, preload)
+        zygote = self.zygotes.get(kind)
         if zygote is None or not zygote.alive:
-            for stale in list(self.zygotes):
-                self.zygotes.pop(stale).kill()
-            zygote = self.zygotes[key] = Zygote(key[1], key[0], key[2])
+            self._stop_zygotes()
+            zygote = self.zygotes[kind] = Zygote(isolation, tmp_bytes, preload)
         return zygote
+
+    def _stop_zygotes(self) -> None:
+        while self.zygotes:
+            self.zygotes.popitem()[1].kill()
 
     def close(self) -> None:
         while self.waiting:
             self.waiting.popitem()[1].kill()
-        while self.zygotes:
-            self.zygotes.popitem()[1].kill()
+        self._stop_zygotes()
 
 
 spares = SpareWorkers()

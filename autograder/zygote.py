@@ -56,7 +56,6 @@ def become_worker(folder: str, pipes: list[int]) -> None:
     code = 1
     try:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for target, fd in enumerate(pipes[:3]):
             os.dup2(fd, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))

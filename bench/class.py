@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.config import load_course  # noqa: E402
+from autograder import examples  # noqa: E402
 from autograder.examples import BROKEN_KINDS, broken  # noqa: E402
 from autograder.notebook import is_answer  # noqa: E402
-from autograder.variants import load_variants  # noqa: E402
 
 ASSIGNMENT, NOTEBOOK = "01_regression", "regression"
 BIN = Path(sys.executable).parent
@@ -229,14 +229,12 @@ def variant_notebooks(course) -> tuple[dict[str, nbformat.NotebookNode], dict[st
     _, done = timed([BIN / "course", "--course", ROOT, "build", ASSIGNMENT], ROOT)
     if done.returncode:
         sys.exit(f"course build failed:\n{done.stderr}")
-    reference = nbformat.read(ROOT / "build" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
-    notebooks = {"reference": reference,
-                 "untouched": nbformat.read(ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)}
-    bugs, alternatives = load_variants(course.assignment_dir(ASSIGNMENT))
-    notebooks.update({f"bug_{v.name}": v.apply(reference) for v in bugs})
-    notebooks.update({f"alt_{v.name}": v.apply(reference) for v in alternatives})
-    kinds = {"correct": ["reference"] + [f"alt_{v.name}" for v in alternatives],
-             "buggy": [f"bug_{v.name}" for v in bugs], "crashing": CRASHING, "timing out": ["infinite_loop"]}
+    notebooks = examples.variant_notebooks(ROOT / "build" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                                           ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                                           course.assignment_dir(ASSIGNMENT))
+    kinds = {"correct": ["reference"] + [k for k in notebooks if k.startswith("alt_")],
+             "buggy": [k for k in notebooks if k.startswith("bug_")], "crashing": CRASHING,
+             "timing out": ["infinite_loop"]}
     return notebooks, kinds
 
 

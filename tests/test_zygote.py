@@ -7,7 +7,7 @@ import os
 import pytest
 
 from autograder import sandbox
-from autograder.remote import Cell, Limits, Program, StudentError, Submission, spares
+from autograder.remote import Cell, Limits, Program, StudentError, Submission, Zygote, ZygoteError, spares
 
 from conftest import grade, source_notebooks
 
@@ -173,3 +173,14 @@ def test_forked_and_started_workers_grade_alike(built, monkeypatch):
     assert [(t.name, t.status, t.score) for t in forked.tests] == \
            [(t.name, t.status, t.score) for t in started.tests]
     assert forked.score == forked.max_score
+
+
+@forking_tiers
+def test_a_zygote_that_died_is_reported_not_crashed_on(tier):
+    zygote = Zygote(sandbox.detect_isolation(tier), 16 << 20, ())
+    zygote.process.kill_tree()
+    try:
+        with pytest.raises(ZygoteError, match="the zygote ended"):
+            zygote.fork(Limits(), {})
+    finally:
+        zygote.kill()
