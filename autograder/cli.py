@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
-from autograder import sandbox
-from autograder.config import ConfigError, find_course_root, load_course
+from autograder.sandbox import launch
+from autograder.course import ConfigError, find_course_root, load_course
 
 EXPORT_FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
 TIERS = ("limits", "syscalls", "namespaces")  # weakest first
@@ -77,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - shown as one line, not a traceback
-        from autograder.cluster import ClusterError
-        from autograder.build import BuildError
-        from autograder.exports import ExportError
-        from autograder.rubric import RubricError
+        from autograder.building.build import BuildError
+        from autograder.grading.cluster import ClusterError
+        from autograder.grading.rubric import RubricError
+        from autograder.publishing.exports import ExportError
 
         if isinstance(error, (BuildError, ClusterError, ExportError, RubricError)):
             print(f"error: {error}", file=sys.stderr)
@@ -96,7 +95,7 @@ def _course(args):
 
 
 def cmd_build(args) -> int:
-    from autograder.build import build
+    from autograder.building.build import build
 
     course = _course(args)
     for folder in build(course, args.assignments or None):
@@ -105,8 +104,8 @@ def cmd_build(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from autograder.grading import Rubric, grade_submission
-    from autograder.report import submission_table
+    from autograder.grading.grade import Rubric, grade_submission
+    from autograder.publishing.report import submission_table
 
     root = args.course or find_course_root(args.notebook.parent) or find_course_root()
     if root is None:
@@ -130,18 +129,19 @@ def _assignment_of(notebook: Path) -> str:
 
 
 def cmd_grade(args) -> int:
-    from autograder.batch import grade_class
-    from autograder.grading import Rubric, choose_device
-    from autograder.late import Deadline, read_manifest
-    from autograder.report import class_table
+    from autograder.grading.batch import grade_class
+    from autograder.grading.grade import Rubric, choose_device
+    from autograder.grading.late import Deadline, read_manifest
+    from autograder.publishing.report import class_table
 
     course = _course(args)
     rubric = Rubric.for_assignment(course, args.assignment)
     device, warning = choose_device(args.device)
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr)
-    rubric.limits = dataclasses.replace(rubric.limits, device=device,
-                                        time_per_test=args.time_limit or rubric.limits.time_per_test)
+    rubric.device = device
+    if args.time_limit:
+        rubric.limits = rubric.limits.model_copy(update={"time_per_test": args.time_limit})
     deadline = Deadline.for_assignment(course, args.assignment)
     submitted_at = read_manifest(args.submitted_at) if args.submitted_at else None
     results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
@@ -159,12 +159,12 @@ def cmd_grade(args) -> int:
         _warn_isolation(tiers[0] if tiers else "namespaces",
                         f"on the cluster's workers: {', '.join(tiers) or 'none reported'}")
     else:
-        _warn_isolation(results[0].isolation if results else sandbox.detect_isolation().tier)
+        _warn_isolation(results[0].isolation if results else launch.detect_isolation().tier)
     return 0
 
 
 def cmd_export(args) -> int:
-    from autograder import exports
+    from autograder.publishing import exports
 
     course = _course(args)
     assignment = course.assignment(args.assignment)
@@ -179,13 +179,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from autograder.exports import load_results
-    from autograder.feedback import write_feedback
+    from autograder.publishing.exports import load_results
+    from autograder.publishing.feedback import write_feedback
 
     course = _course(args)
     assignment = course.assignment(args.assignment)
-    folder = course.assignment_dir(assignment.id)
-    tests = [folder / n for n in ("test_public.py", "test_hidden.py") if (folder / n).is_file()]
+    tests = course.layout.test_files(assignment.id)
     dest = args.dest or args.output / "feedback"
     pages = write_feedback(load_results(args.output, assignment.id), tests, dest,
                            f"{course.course.title}: {assignment.title}")
@@ -194,7 +193,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from autograder.verify import verify_assignment
+    from autograder.building.verify import verify_assignment
 
     course = _course(args)
     ok = True
@@ -206,11 +205,11 @@ def cmd_verify(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from autograder.build import build
-    from autograder.examples import write_examples
-    from autograder.batch import grade_class
-    from autograder.grading import Rubric
-    from autograder.report import class_table
+    from autograder.building.build import build
+    from autograder.building.examples import write_examples
+    from autograder.grading.batch import grade_class
+    from autograder.grading.grade import Rubric
+    from autograder.publishing.report import class_table
 
     course = _course(args)
     ids = args.assignments or [a.id for a in course.assignments]
@@ -219,21 +218,21 @@ def cmd_demo(args) -> int:
         assignment = course.assignment(assignment_id)
         notebook = assignment.notebooks[0]
         examples = args.output / "submissions" / assignment_id
-        write_examples(course.root / "build" / "source" / assignment_id / f"{notebook}.ipynb",
-                       course.root / "release" / assignment_id / f"{notebook}.ipynb",
+        write_examples(course.layout.source_notebooks(assignment)[notebook],
+                       course.layout.release_notebooks(assignment)[notebook],
                        course.assignment_dir(assignment_id), examples)
         rubric = Rubric.for_assignment(course, assignment_id)
-        rubric.limits = dataclasses.replace(rubric.limits, time_per_test=5)
+        rubric.limits = rubric.limits.model_copy(update={"time_per_test": 5})
         print(f"\n== {assignment_id}: {assignment.title} ==  (example submissions in {examples})")
         results = grade_class(rubric, [examples], args.output / "grades" / assignment_id)
         print(class_table(results))
-    _warn_isolation(sandbox.detect_isolation().tier)
+    _warn_isolation(launch.detect_isolation().tier)
     return 0
 
 
 def _warn_isolation(tier: str, detail: str | None = None) -> None:
     """Say which isolation graded (``detail``, else this machine's), loudly when weak."""
-    print(f"\nisolation: {detail or sandbox.detect_isolation().detail}", file=sys.stderr)
+    print(f"\nisolation: {detail or launch.detect_isolation().detail}", file=sys.stderr)
     if tier != "namespaces":
         print("WARNING: weak isolation: student code could read course files and use the "
               "network. Install bubblewrap (apt-get install bubblewrap).", file=sys.stderr)

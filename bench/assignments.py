@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.build import build  # noqa: E402
-from autograder.config import load_course  # noqa: E402
-from autograder.grading import Rubric, grade_submission  # noqa: E402
-from autograder.variants import write_reference_files  # noqa: E402
+from autograder.building.build import build  # noqa: E402
+from autograder.course import load_course  # noqa: E402
+from autograder.grading.grade import Rubric, grade_submission  # noqa: E402
+from autograder.building.variants import write_reference_files  # noqa: E402
 
 
 def main() -> None:
@@ -26,8 +26,8 @@ def main() -> None:
     print(f"{'assignment':<24} {'score':>7} {'graded (s)':>10}   slowest tests (s)")
     for assignment_id in ids:
         rubric = Rubric.for_assignment(course, assignment_id)
-        files = {n: ROOT / "build" / "source" / assignment_id / f"{n}.ipynb" for n in rubric.notebooks}
-        write_reference_files(course.assignment_dir(assignment_id), ROOT / "build" / "source" / assignment_id)
+        files = course.layout.source_notebooks(course.assignment(assignment_id))
+        write_reference_files(course.assignment_dir(assignment_id), course.layout.source_dir(assignment_id))
         result = grade_submission(rubric, "reference", files)
         slowest = sorted(result.tests, key=lambda t: -t.duration)[:3]
         print(f"{assignment_id:<24} {result.score:>3g}/{result.max_score:<3g} {result.duration:10.2f}   "

@@ -39,10 +39,10 @@ from nbgrader_tests import public_test_cells
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.config import load_course  # noqa: E402
-from autograder import examples  # noqa: E402
-from autograder.examples import BROKEN_KINDS, broken  # noqa: E402
-from autograder.notebook import is_answer  # noqa: E402
+from autograder.course import load_course  # noqa: E402
+from autograder.building import examples  # noqa: E402
+from autograder.building.examples import BROKEN_KINDS, broken  # noqa: E402
+from autograder.grading.program import is_answer  # noqa: E402
 
 ASSIGNMENT, NOTEBOOK = "01_regression", "regression"
 BIN = Path(sys.executable).parent
@@ -229,8 +229,9 @@ def variant_notebooks(course) -> tuple[dict[str, nbformat.NotebookNode], dict[st
     _, done = timed([BIN / "course", "--course", ROOT, "build", ASSIGNMENT], ROOT)
     if done.returncode:
         sys.exit(f"course build failed:\n{done.stderr}")
-    notebooks = examples.variant_notebooks(ROOT / "build" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
-                                           ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+    assignment = course.assignment(ASSIGNMENT)
+    notebooks = examples.variant_notebooks(course.layout.source_notebooks(assignment)[NOTEBOOK],
+                                           course.layout.release_notebooks(assignment)[NOTEBOOK],
                                            course.assignment_dir(ASSIGNMENT))
     kinds = {"correct": ["reference"] + [k for k in notebooks if k.startswith("alt_")],
              "buggy": [k for k in notebooks if k.startswith("bug_")], "crashing": CRASHING,
@@ -305,7 +306,7 @@ def main() -> None:
             print(f"  {times[workers]:.1f} s", flush=True)
         print(f"\nnbgrader autograde on {len(sample)} ...", flush=True)
         nb_seconds, nb_code, nb_scores = nbgrader_autograde(tmp / "nbgrader", sample, notebooks,
-                                                            limits.memory_mb << 20)
+                                                            limits.memory_bytes)
         print(f"  {nb_seconds:.1f} s (exit code {nb_code})", flush=True)
 
     tiers = sorted({r["isolation"] for results in runs.values() for r in results.values()})

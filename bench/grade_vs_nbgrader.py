@@ -24,6 +24,8 @@ import nbformat
 
 from nbgrader_tests import public_test_cells
 
+from autograder.course import load_course
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT, NOTEBOOK = "01_regression", "regression"
 BIN = Path(sys.executable).parent
@@ -41,7 +43,9 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=4)
     args = parser.parse_args()
     run([str(BIN / "course"), "build", ASSIGNMENT], ROOT)
-    completed = nbformat.read(ROOT / "build" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    course = load_course(ROOT)
+    source = course.layout.source_notebooks(course.assignment(ASSIGNMENT))[NOTEBOOK]
+    completed = nbformat.read(source, as_version=4)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         tmp = Path(tmp)

@@ -27,29 +27,39 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import remote, sandbox, wire  # noqa: E402
-from autograder.build import build  # noqa: E402
-from autograder.config import load_course  # noqa: E402
-from autograder.extract import build_program  # noqa: E402
-from autograder.grading import Rubric, grade_submission, pytest_args  # noqa: E402
-from autograder.remote import Cell, Limits, Program, Submission, spares  # noqa: E402
-from autograder.rubric import GradingPlugin  # noqa: E402
-from autograder.variants import write_reference_files  # noqa: E402
-from autograder.worker import Session, seed_everything  # noqa: E402
+from autograder.building.build import build  # noqa: E402
+from autograder.building.variants import write_reference_files  # noqa: E402
+from autograder.course import Limits, load_course  # noqa: E402
+from autograder.grading import proxy  # noqa: E402
+from autograder.grading.extract import build_program  # noqa: E402
+from autograder.grading.grade import Rubric, grade_submission, pytest_args  # noqa: E402
+from autograder.grading.program import Cell, Program  # noqa: E402
+from autograder.grading.proxy import Controls  # noqa: E402
+from autograder.grading.rubric import GradingPlugin  # noqa: E402
+from autograder.sandbox import launch, wire  # noqa: E402
+from autograder.sandbox.pool import WorkerPool  # noqa: E402
+from autograder.sandbox.worker import Session, seed_everything  # noqa: E402
+
+POOL = WorkerPool.shared()  # the pool grading uses in this process
 
 
-class InProcess(types.SimpleNamespace):
-    """The submission's cells executed in this process: the unsafe baseline. Results are
-    reduced to the same plain data the proxy returns, so that the rubric behaves alike."""
+class InProcess:
+    """The submission's cells executed in this process: the unsafe baseline, with the
+    ``Controls`` interface the rubric plugin uses. Results are reduced to the same plain
+    data the proxy returns, so that the rubric behaves alike."""
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, limits: Limits):
         namespace: dict = {}
         for cell in program.cells:
             exec(compile(cell.source, cell.name, "exec"), namespace)
-        super().__init__(**{k: Local(v) for k, v in namespace.items() if not k.startswith("__")})
-        self._deadline, self._warnings, self._load_errors = None, [], {}
+        self.student = types.SimpleNamespace(**{k: Local(v) for k, v in namespace.items()
+                                                if not k.startswith("__")})
+        self.limits, self.warnings, self.load_errors = limits, [], {}
 
-    def _close(self):
+    def start_test(self, seconds: float) -> None:
+        pass
+
+    def end_test(self) -> None:
         pass
 
 
@@ -88,9 +98,9 @@ def grade_in_process(rubric: Rubric, files: dict) -> float:
     """Seconds to grade ``files`` with the submission loaded into this very process."""
     start = time.perf_counter()
     folder = Path(next(iter(files.values()))).parent  # where submitted files (checkpoints) lie
-    with contextlib.chdir(folder), unittest.mock.patch.object(remote, "fetch", lambda local: through_wire(local._obj, Local)):
-        plugin = GradingPlugin(InProcess(build_program(rubric.instructor, files)), rubric.thresholds,
-                               rubric.limits.time_per_test)
+    with contextlib.chdir(folder), unittest.mock.patch.object(proxy, "fetch", lambda local: through_wire(local._obj, Local)):
+        plugin = GradingPlugin(InProcess(build_program(rubric.instructor, files), rubric.limits),
+                               rubric.thresholds)
         with contextlib.redirect_stdout(io.StringIO()):
             pytest.main(pytest_args(rubric), plugins=[plugin])
     failed = [name for name, r in plugin.results.items() if r.status != "passed"]
@@ -109,7 +119,7 @@ def median_time(function, repeat: int) -> float:
 
 def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
     """Per call, per worker start, first and later submissions, for every tier here."""
-    tiers = [t for t in ("namespaces", "syscalls", "limits") if sandbox.detect_isolation(t).tier == t]
+    tiers = [t for t in ("namespaces", "syscalls", "limits") if launch.detect_isolation(t).tier == t]
     program = Program([Cell("bench", "import numpy as np\ndef f(x):\n    return x * 2\n")])
     x = np.arange(16.0)
     direct = median_time(lambda: [x * 2 for _ in range(calls)], repeat) / calls
@@ -120,28 +130,28 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
     print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'0':>10} {'-':>10} {baseline:10.2f} {'1.00x':>14}")
     full = build_program(rubric.instructor, files)
     for tier in tiers:
-        isolation = sandbox.detect_isolation(tier)
-        modes = ["forked", "started"] if sandbox.can_fork_workers(isolation, "cpu") else ["started"]
+        isolation = launch.detect_isolation(tier)
+        modes = ["forked", "started"] if launch.can_fork_workers(isolation, "cpu") else ["started"]
         for mode in modes:
-            spares.forking = mode == "forked"
-            spares.close()
+            POOL.forking = mode == "forked"
+            POOL.close()
             first = grade_submission(rubric, "bench", files, isolation).duration
-            submission = Submission(program, Limits(), isolation)
-            submission.f(x)
-            per_call = median_time(lambda: [submission.f(x) for _ in range(calls)], repeat) / calls
-            submission._close()
+            controls = Controls(program, Limits(), isolation)
+            controls.student.f(x)
+            per_call = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
+            controls.close()
 
             def start_worker():
-                started = Submission(full, rubric.limits, isolation)
-                started._ensure_worker()
-                started._close()
+                started = Controls(full, rubric.limits, isolation)
+                started.start()
+                started.close()
 
             start = median_time(start_worker, repeat)
             graded = median_grade(rubric, files, isolation, repeat)
             print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {start:10.2f} {first:10.2f} {graded:10.2f} "
                   f"{graded / baseline:13.2f}x")
-    spares.forking = True
-    spares.close()
+    POOL.forking = True
+    POOL.close()
 
 
 def median_grade(rubric: Rubric, files: dict, isolation, repeat: int) -> float:
@@ -152,7 +162,7 @@ def median_grade(rubric: Rubric, files: dict, isolation, repeat: int) -> float:
 
 def assignment_table(course, ids: list[str], repeat: int) -> None:
     """Each assignment's reference graded in-process and in the strongest tier here."""
-    isolation = sandbox.detect_isolation()
+    isolation = launch.detect_isolation()
     print(f"\nevery assignment's reference; median of {repeat} after one warm-up; {isolation.detail}")
     print(f"{'assignment':<24} {'in-process (s)':>15} {'isolated (s)':>13} {'added':>8}")
     totals = [0.0, 0.0]
@@ -166,14 +176,13 @@ def assignment_table(course, ids: list[str], repeat: int) -> None:
         totals[1] += isolated
         print(f"{assignment_id:<24} {inside:15.2f} {isolated:13.2f} {isolated / inside - 1:8.1%}")
     print(f"{'all':<24} {totals[0]:15.2f} {totals[1]:13.2f} {totals[1] / totals[0] - 1:8.1%}")
-    spares.close()
+    POOL.close()
 
 
 def reference_files(course, assignment_id: str) -> tuple[Rubric, dict]:
     rubric = Rubric.for_assignment(course, assignment_id)
-    folder = ROOT / "build" / "source" / assignment_id
-    write_reference_files(course.assignment_dir(assignment_id), folder)
-    return rubric, {n: folder / f"{n}.ipynb" for n in rubric.notebooks}
+    write_reference_files(course.assignment_dir(assignment_id), course.layout.source_dir(assignment_id))
+    return rubric, course.layout.source_notebooks(course.assignment(assignment_id))
 
 
 def main() -> None:

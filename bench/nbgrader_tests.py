@@ -9,14 +9,15 @@ from pathlib import Path
 
 import nbformat
 
-# The notebook's namespace as the tests' `student`; like the grader's proxy, it keeps the
-# warnings of its latest call in `_warnings` (what `assert_no_overflow` reads).
+# The notebook's namespace as the tests' `student` (and `grader`): like the grader's
+# controls, it keeps the warnings of its latest call in `warnings` (what `assert_no_overflow`
+# reads).
 STUDENT_NAMESPACE = """\
 import functools, warnings, zlib
 
 
 class Namespace:
-    _warnings = []
+    warnings = []
 
     def __getattr__(self, name):
         if name not in globals():
@@ -32,7 +33,7 @@ class Namespace:
                 try:
                     return value(*args, **kwargs)
                 finally:
-                    self._warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+                    self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
         return call
 
 
@@ -58,7 +59,7 @@ def public_test_cells(assignment_dir: Path) -> list[nbformat.NotebookNode]:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             points = next(d.args[0].value for d in node.decorator_list
                           if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points")
-            args = ", ".join("student" if a.arg == "student" else f"seeded({node.name!r})"
+            args = ", ".join("student" if a.arg in ("student", "grader") else f"seeded({node.name!r})"
                              for a in node.args.args)
             code = "\n".join(line for line in ast.get_source_segment(source, node).splitlines()
                              if not line.startswith("@"))

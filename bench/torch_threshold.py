@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder import data  # noqa: E402
+from autograder.student import data  # noqa: E402
 from reference import torch_networks as nets  # noqa: E402
 
 

@@ -1,13 +1,11 @@
 """Weight initialization, and deep fully connected networks to watch its effect on activations.
 
-Networks are ``reference.networks.Sequential`` classifiers of layer objects; ``Tanh`` here is
-one more layer object.
+Networks are ``reference.modules.Sequential`` classifiers of layer objects.
 """
 
 import numpy as np
 
-from reference.activations import tanh_backward, tanh_forward
-from reference.networks import Affine, ReLU, Sequential
+from reference.modules import Affine, ReLU, Sequential, Tanh
 
 
 def initialize(fan_in, fan_out, method, rng=None):
@@ -25,24 +23,6 @@ def initialize(fan_in, fan_out, method, rng=None):
     ### END SOLUTION
 
 
-class Tanh:
-    """Layer object for tanh(x), elementwise; no parameters."""
-
-    def __init__(self):
-        self.params, self.grads, self.cache = {}, {}, None
-
-    def forward(self, x, train=True, rng=None):
-        """Any shape -> the same shape."""
-        ### BEGIN SOLUTION
-        out, self.cache = tanh_forward(x)
-        return out
-        ### END SOLUTION
-
-    def backward(self, dout):
-        """dout of the output's shape -> dx of the input's shape."""
-        ### BEGIN SOLUTION
-        return tanh_backward(dout, self.cache)
-        ### END SOLUTION
 
 
 def make_deep_mlp(sizes, activation="relu", init="he", seed=0):

@@ -1,18 +1,17 @@
-"""Fully connected classifiers in NumPy, and mini-batch SGD to train them.
+"""Fully connected classifiers in NumPy, mini-batch SGD to train them, and ensembles of them.
 
 A *model* here is anything with ``params`` (a dict of name -> NumPy array),
 ``loss(X, y) -> (loss, grads)`` (grads: a dict with the keys and shapes of ``params``) and
 ``predict(X) -> (N,)`` integer labels. ``TwoLayerNet`` is one, written out by hand;
-``Sequential`` is one, built from layer objects. A *layer object* has ``params`` and
-``grads`` dicts, ``forward(x, train=True, rng=None) -> out`` and ``backward(dout) -> dx``;
-its forward keeps what its backward needs.
+``reference.modules.Sequential`` is one, built from layer objects (``make_mlp`` builds one).
 """
 
 import numpy as np
 
-from reference.activations import relu_backward, relu_forward
+from reference.activations import log_softmax
 from reference.layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward
 from reference.losses import softmax_cross_entropy
+from reference.modules import Affine, BatchNorm, Dropout, ReLU, Sequential
 
 
 class TwoLayerNet:
@@ -68,115 +67,10 @@ class TwoLayerNet:
         ### END SOLUTION
 
 
-class Affine:
-    """Layer object for out = x.reshape(N, D) @ w + b.
-
-    ``params``: "w" (D, M) drawn from N(0, weight_scale^2) with ``np.random.default_rng(seed)``,
-    "b" (M,) zeros. ``grads`` starts empty; ``backward`` fills it with the same keys.
-    """
-
-    def __init__(self, in_features, out_features, weight_scale=1e-3, seed=0):
-        ### BEGIN SOLUTION
-        rng = np.random.default_rng(seed)
-        self.params = {"w": weight_scale * rng.standard_normal((in_features, out_features)),
-                       "b": np.zeros(out_features)}
-        self.grads = {}
-        self.cache = None
-        ### END SOLUTION
-
-    def forward(self, x, train=True, rng=None):
-        """(N, d1, ..., dk) -> (N, M)."""
-        ### BEGIN SOLUTION
-        out, self.cache = affine_forward(x, self.params["w"], self.params["b"])
-        return out
-        ### END SOLUTION
-
-    def backward(self, dout):
-        """(N, M) -> dx of x's shape; stores grads["w"] and grads["b"]."""
-        ### BEGIN SOLUTION
-        dx, self.grads["w"], self.grads["b"] = affine_backward(dout, self.cache)
-        return dx
-        ### END SOLUTION
 
 
-class ReLU:
-    """Layer object for max(0, x), elementwise; no parameters."""
-
-    def __init__(self):
-        self.params, self.grads, self.cache = {}, {}, None
-
-    def forward(self, x, train=True, rng=None):
-        """Any shape -> the same shape."""
-        ### BEGIN SOLUTION
-        out, self.cache = relu_forward(x)
-        return out
-        ### END SOLUTION
-
-    def backward(self, dout):
-        """dout of the output's shape -> dx of the input's shape."""
-        ### BEGIN SOLUTION
-        return relu_backward(dout, self.cache)
-        ### END SOLUTION
 
 
-class Sequential:
-    """Layer objects applied in order, as a classifier with softmax cross-entropy.
-
-    ``params`` and ``grads`` are flat dicts "i.name" -> the array of layer i (the layers' own
-    arrays, so in-place updates reach them). The loss adds 0.5 * reg * sum(w^2) for every
-    parameter named "w". ``forward`` passes ``train`` and the container's generator (seeded
-    with ``seed``) to every layer.
-    """
-
-    def __init__(self, *layers, reg=0.0, seed=0):
-        self.layers = list(layers)
-        self.reg = reg
-        self.rng = np.random.default_rng(seed)
-
-    @property
-    def params(self):
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
-                for name, value in layer.params.items()}
-
-    @property
-    def grads(self):
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
-                for name, value in layer.grads.items()}
-
-    def forward(self, x, train=True):
-        """Output of the last layer for input x."""
-        ### BEGIN SOLUTION
-        for layer in self.layers:
-            x = layer.forward(x, train=train, rng=self.rng)
-        return x
-        ### END SOLUTION
-
-    def backward(self, dout):
-        """Gradient with respect to the input; every layer stores its parameter gradients."""
-        ### BEGIN SOLUTION
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
-        ### END SOLUTION
-
-    def loss(self, X, y):
-        """(loss as a float, grads) on a batch, like ``TwoLayerNet.loss``; runs in train mode."""
-        ### BEGIN SOLUTION
-        data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y)
-        self.backward(dscores)
-        params, grads = self.params, self.grads
-        weights = [name for name in params if name.endswith(".w")]
-        loss = data_loss + 0.5 * self.reg * sum(np.sum(params[name] ** 2) for name in weights)
-        for name in weights:
-            grads[name] = grads[name] + self.reg * params[name]
-        return float(loss), grads
-        ### END SOLUTION
-
-    def predict(self, X):
-        """The highest-scoring class of each sample, in evaluation mode: -> (N,) ints."""
-        ### BEGIN SOLUTION
-        return np.argmax(self.forward(X, train=False), axis=1)
-        ### END SOLUTION
 
 
 def train(model, X, y, lr=0.1, epochs=10, batch_size=100, seed=0, X_val=None, y_val=None):
@@ -205,4 +99,56 @@ def train(model, X, y, lr=0.1, epochs=10, batch_size=100, seed=0, X_val=None, y_
         if X_val is not None:
             history["val_acc"].append(float(np.mean(model.predict(X_val) == y_val)))
     return history
+    ### END SOLUTION
+
+
+def make_mlp(input_dim, hidden_dim, num_classes, batchnorm=False, dropout=0.0, reg=0.0, seed=0):
+    """Affine - [BatchNorm] - ReLU - [Dropout] - Affine as a ``Sequential`` classifier.
+
+    BatchNorm is included when ``batchnorm`` is true, Dropout(dropout) when dropout > 0. The
+    affine layers get He initialization, weight_scale = sqrt(2 / fan_in), and the seeds
+    ``seed`` and ``seed + 1``; the Sequential gets ``reg`` and ``seed``.
+    """
+    ### BEGIN SOLUTION
+    layers = [Affine(input_dim, hidden_dim, weight_scale=np.sqrt(2.0 / input_dim), seed=seed)]
+    if batchnorm:
+        layers.append(BatchNorm(hidden_dim))
+    layers.append(ReLU())
+    if dropout > 0:
+        layers.append(Dropout(dropout))
+    layers.append(Affine(hidden_dim, num_classes, weight_scale=np.sqrt(2.0 / hidden_dim), seed=seed + 1))
+    return Sequential(*layers, reg=reg, seed=seed)
+    ### END SOLUTION
+
+
+
+def bagging_fit(X, y, n_models=5, hidden_dim=100, batchnorm=False, dropout=0.0, seed=0, **train_args):
+    """Bagging: ``n_models`` networks from ``make_mlp``, each trained on its own bootstrap sample.
+
+    X: (N, D), y: (N,) ints in [0, C) with C = max(y) + 1. Model k is
+    make_mlp(D, hidden_dim, C, batchnorm, dropout, seed=seed + 1 + k), trained by ``train``
+    (with ``train_args`` and seed=seed + 1 + k) on N rows drawn uniformly with replacement by
+    ``np.random.default_rng(seed).integers``. Returns the list of trained models.
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    num_classes = int(np.max(y)) + 1
+    models = []
+    for k in range(n_models):
+        sample = rng.integers(0, len(X), size=len(X))
+        model = make_mlp(X.shape[1], hidden_dim, num_classes, batchnorm=batchnorm, dropout=dropout,
+                         seed=seed + 1 + k)
+        train(model, X[sample], y[sample], seed=seed + 1 + k, **train_args)
+        models.append(model)
+    return models
+    ### END SOLUTION
+
+
+
+def bagging_predict(models, X):
+    """Ensemble prediction: the most probable class of the models' averaged softmax
+    probabilities (test mode): (N, D) -> (N,) ints."""
+    ### BEGIN SOLUTION
+    proba = np.mean([np.exp(log_softmax(model.forward(X, train=False))) for model in models], axis=0)
+    return np.argmax(proba, axis=1)
     ### END SOLUTION

@@ -3,6 +3,7 @@
 Shapes: ``x`` is (N, D), ``gamma`` and ``beta`` are (D,). Batch norm normalizes each feature
 over the batch; layer norm normalizes each sample over its features. The running statistics
 of batch norm are explicit state: passed in, and returned updated, never changed in place.
+The layer object ``reference.modules.BatchNorm`` keeps them.
 """
 
 import numpy as np
@@ -76,34 +77,3 @@ def layernorm_backward(dout, cache):
     ### END SOLUTION
 
 
-class BatchNorm:
-    """Layer object for batch normalization of (N, D) inputs, like torch.nn.BatchNorm1d.
-
-    params: gamma (D,) = 1, beta (D,) = 0. State: running_mean (D,) = 0 and running_var (D,) = 1,
-    replaced by the updated statistics after every training-mode forward.
-    """
-
-    def __init__(self, num_features, momentum=0.1, eps=1e-5):
-        ### BEGIN SOLUTION
-        self.params = {"gamma": np.ones(num_features), "beta": np.zeros(num_features)}
-        self.grads = {}
-        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
-        self.momentum, self.eps = momentum, eps
-        self.cache = None
-        ### END SOLUTION
-
-    def forward(self, x, train=True, rng=None):
-        """(N, D) -> (N, D): batch statistics in training, running statistics in test mode."""
-        ### BEGIN SOLUTION
-        out, self.cache, self.running_mean, self.running_var = batchnorm_forward(
-            x, self.params["gamma"], self.params["beta"], self.running_mean, self.running_var,
-            train=train, momentum=self.momentum, eps=self.eps)
-        return out
-        ### END SOLUTION
-
-    def backward(self, dout):
-        """(N, D) -> dx (N, D); stores grads["gamma"] and grads["beta"]."""
-        ### BEGIN SOLUTION
-        dx, self.grads["gamma"], self.grads["beta"] = batchnorm_backward(dout, self.cache)
-        return dx
-        ### END SOLUTION

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
-from autograder.build import build
-from autograder.config import load_course
-from autograder.grading import Rubric, grade_submission
-from autograder.variants import write_reference_files
+from autograder.building.build import build
+from autograder.course import Layout, Limits, load_course
+from autograder.grading.proxy import Controls
+from autograder.grading.grade import Rubric, grade_submission
+from autograder.building.variants import write_reference_files
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)
@@ -30,16 +31,26 @@ def built(tmp_path_factory) -> Path:
     """A fresh build of every assignment: ``built/source/<id>`` (with the extra files a
     reference submission hands in) and ``built/release/<id>``."""
     out = tmp_path_factory.mktemp("build")
-    build(COURSE, None, release_dir=out / "release", source_dir=out / "source")
+    build(COURSE, None, layout=Layout(ROOT, release=out / "release", source=out / "source"))
     for assignment in ASSIGNMENTS:
         write_reference_files(COURSE.assignment_dir(assignment), out / "source" / assignment)
     return out
 
 
+@contextlib.contextmanager
+def loaded(program, limits: Limits, isolation, device: str = "cpu", pool=None):
+    """The ``student`` proxy of ``program`` loaded in a worker; the worker is killed after."""
+    controls = Controls(program, limits, isolation, device, pool)
+    try:
+        yield controls.student
+    finally:
+        controls.close()
+
+
 def rubric_for(assignment_id: str, time_per_test: float | None = None, public_only: bool = False) -> Rubric:
     rubric = Rubric.for_assignment(COURSE, assignment_id, public_only=public_only)
     if time_per_test:
-        rubric.limits = dataclasses.replace(rubric.limits, time_per_test=time_per_test)
+        rubric.limits = rubric.limits.model_copy(update={"time_per_test": time_per_test})
     return rubric
 
 

@@ -10,10 +10,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.batch import grade_class
-from autograder.notebook import BEGIN, is_answer, solution_lines
-from autograder.variants import load_variants, write_reference_files
-from autograder.verify import stale_files
+from autograder.grading.batch import grade_class
+from autograder.building.notebook import BEGIN, solution_lines
+from autograder.grading.program import is_answer
+from autograder.building.variants import load_variants, write_reference_files
+from autograder.building.verify import stale_files
 
 from conftest import ASSIGNMENTS, COURSE, ROOT, failed, grade, rubric_for, source_notebooks
 

@@ -7,11 +7,11 @@ import json
 import nbformat
 import pytest
 
-from autograder.examples import broken
-from autograder.batch import grade_class
-from autograder.grading import locate_submissions
-from autograder.notebook import is_answer
-from autograder.variants import Replace, Variant
+from autograder.building.examples import broken
+from autograder.grading.batch import grade_class
+from autograder.grading.locate import locate_submissions
+from autograder.grading.program import is_answer
+from autograder.building.variants import Replace, Variant
 
 from conftest import failed, grade, rubric_for, source_notebooks
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from autograder.batch import grade_class
+from autograder.grading.batch import grade_class
 
 from conftest import ROOT, rubric_for, source_notebooks
 
@@ -81,8 +81,8 @@ def test_at_most_in_flight_tasks_are_submitted_and_every_result_is_recorded():
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from autograder.batch import _grade_on
-    from autograder.grading import SubmissionResult
+    from autograder.grading.batch import _grade_on
+    from autograder.grading.results import SubmissionResult
 
     lock, state = threading.Lock(), {"read": 0, "running": 0, "most": 0}
     rubric = rubric_for("01_regression")

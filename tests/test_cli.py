@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from autograder.build import BuildError, check_public_file
+from autograder.building.build import BuildError, check_public_file
 from autograder.cli import main
 
 from conftest import ROOT, source_notebooks
@@ -67,8 +67,8 @@ def test_public_tests_may_not_import_the_reference(tmp_path):
 
 def test_the_grading_engine_never_needs_the_reference_to_import():
     code = ("import sys; sys.modules['reference'] = None\n"
-            "import autograder.cli, autograder.grading, autograder.checks, autograder.worker, "
-            "autograder.build, autograder.extract, autograder.report\n")
+            "import autograder.cli, autograder.grading.grade, autograder.student.checks, autograder.sandbox.worker, "
+            "autograder.building.build, autograder.grading.extract, autograder.publishing.report\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

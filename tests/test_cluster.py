@@ -10,13 +10,14 @@ import time
 import nbformat
 import pytest
 
-from autograder import cli, cluster
-from autograder.batch import grade_class
-from autograder.cluster import ClusterError, pack, unpack
-from autograder.exports import load_results
-from autograder.extract import MAX_BYTES, build_program, extra_files
-from autograder.rubric import RubricError
-from autograder.variants import load_variants
+from autograder import cli
+from autograder.grading import cluster
+from autograder.grading.batch import grade_class
+from autograder.grading.cluster import ClusterError, pack, unpack
+from autograder.publishing.exports import load_results
+from autograder.grading.extract import MAX_BYTES, build_program, extra_files
+from autograder.grading.rubric import RubricError
+from autograder.building.variants import load_variants
 
 from conftest import COURSE, ROOT, rubric_for, source_notebooks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from autograder.config import ConfigError, load_course
+from autograder.course import ConfigError, load_course
 
 from conftest import ROOT
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import cli, exports
-from autograder.batch import grade_class
-from autograder.config import LatePolicy
-from autograder.late import Deadline
+from autograder.grading.output import gradescope_results
+from autograder import cli
+from autograder.publishing import exports
+from autograder.grading.batch import grade_class
+from autograder.course import LatePolicy
+from autograder.grading.late import Deadline
 
 from conftest import ROOT, rubric_for, source_notebooks
 
@@ -75,7 +77,7 @@ def test_nbgrader_gradebook_holds_every_test_and_score(results, tmp_path):
 def test_gradescope_export_is_each_students_results_json(results, tmp_path):
     exports.export(list(results.values()), "gradescope", tmp_path)
     for student, result in results.items():
-        assert json.loads((tmp_path / student / "results.json").read_text()) == result.gradescope()
+        assert json.loads((tmp_path / student / "results.json").read_text()) == gradescope_results(result)
     assert json.loads((tmp_path / "carol" / "results.json").read_text())["score"] == 28
 
 
@@ -137,7 +139,7 @@ def test_gradescope_bundle_grades_a_submission_laid_out_as_gradescope_does(built
         names = archive.namelist()
         archive.extractall(root / "source")
     assert {"setup.sh", "run_autograder", "course.yml", f"assignments/{A}/test_hidden.py",
-            f"release/{A}/regression.ipynb", "autograder/grading.py"} <= set(names)
+            f"release/{A}/regression.ipynb", "autograder/grading/grade.py"} <= set(names)
     assert not [n for n in names if n.startswith(("assignments/02", "release/02")) or "__pycache__" in n]
     for script in ("setup.sh", "run_autograder"):
         (root / "source" / script).chmod(0o755)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
-from autograder.batch import grade_class
-from autograder.extract import read_submission
-from autograder.notebook import solution_lines
+from autograder.grading.batch import grade_class
+from autograder.grading.extract import read_submission
+from autograder.building.notebook import solution_lines
 
 from conftest import ROOT, rubric_for, source_notebooks
 

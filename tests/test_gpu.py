@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
+from autograder.student import data
 from reference import torch_linear
 
 pytestmark = [pytest.mark.gpu,
@@ -27,8 +27,12 @@ def test_linear_model_trains_identically_on_gpu_and_cpu(loss):
 
 # The grading worker on a GPU: no address-space limit (CUDA reserves huge ranges), a memory
 # cgroup instead where one can be made, and the GPU's device nodes inside the sandbox.
-from autograder import cgroup, sandbox  # noqa: E402
-from autograder.remote import Cell, Limits, Program, StudentError, Submission  # noqa: E402
+from autograder.sandbox import cgroup, launch  # noqa: E402
+from autograder.course import Limits  # noqa: E402
+from autograder.grading.program import Cell, Program  # noqa: E402
+from autograder.sandbox.client import StudentError  # noqa: E402
+
+from conftest import loaded  # noqa: E402
 
 CUDA_CODE = '''
 import torch
@@ -53,13 +57,13 @@ def hog_host_memory(gigabytes):
     block = b"x" * (gigabytes << 30)
     return len(block)
 '''
-TIERS = [t for t in ("namespaces", "syscalls", "limits") if sandbox.detect_isolation(t).tier == t]
+TIERS = [t for t in ("namespaces", "syscalls", "limits") if launch.detect_isolation(t).tier == t]
 
 
 def gpu_worker(tier):
     program = Program([Cell("cuda", CUDA_CODE, ["train", "device_bound", "hog_host_memory"])])
     return Submission(program, Limits(time_per_test=120, memory_bytes=6 << 30, device="cuda"),
-                      sandbox.detect_isolation(tier))
+                      launch.detect_isolation(tier))
 
 
 @pytest.mark.parametrize("tier", TIERS)

@@ -1,6 +1,6 @@
 """On a CUDA machine, reference.torch_networks runs on the GPU, unchanged, and agrees with the CPU.
 
-Imports only torch, numpy, reference and autograder.data, and uses no conftest fixture: the
+Imports only torch, numpy, reference and autograder.student.data, and uses no conftest fixture: the
 GPU machine has neither nbformat nor pydantic (run with ``pytest --noconftest``).
 """
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
+from autograder.student import data
 from reference import torch_networks as tn
 
 pytestmark = [pytest.mark.gpu,
@@ -18,7 +18,7 @@ F64 = torch.float64
 DEVICES = ["cpu", "cuda"]
 
 
-class DeviceBoundLeakyReLU(torch.autograd.Function):
+class DeviceBoundLeakyReLU(tn.LeakyReLUFunction):
     """The reference function as the variant `slopes_on_default_device` writes it: the slopes
     are created with torch.full(x.shape, ...), on the default device, not on x's."""
 
@@ -28,11 +28,6 @@ class DeviceBoundLeakyReLU(torch.autograd.Function):
         slope[x > 0] = 1.0
         ctx.save_for_backward(slope)
         return x * slope
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (slope,) = ctx.saved_tensors
-        return grad_output * slope, None
 
 
 def digits64():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 
 
 def test_numerical_gradient_of_a_quadratic_is_exact_enough():

@@ -8,12 +8,13 @@ import os
 import pytest
 import yaml
 
-from autograder import batch
-from autograder.batch import grade_class
-from autograder.config import ConfigError, LatePolicy, load_course
-from autograder.grading import SubmissionResult
-from autograder.late import Deadline, apply_lateness, newest_mtime, read_manifest
-from autograder.store import ResultStore
+from autograder.grading.output import gradescope_results
+from autograder.grading import batch
+from autograder.grading.batch import grade_class
+from autograder.course import ConfigError, LatePolicy, load_course
+from autograder.grading.results import SubmissionResult
+from autograder.grading.late import Deadline, apply_lateness, newest_mtime, read_manifest
+from autograder.grading.store import ResultStore
 
 from conftest import ROOT, rubric_for, source_notebooks
 
@@ -65,8 +66,8 @@ def test_results_stored_before_lateness_existed_still_load():
     old = {k: v for k, v in result().to_dict().items()
            if k not in ("raw_score", "submitted_at", "days_late", "penalty_percent", "files")}
     loaded = SubmissionResult.from_dict(old)
-    assert (loaded.score, loaded.raw_score, loaded.days_late, loaded.files) == (30, None, 0, {})
-    assert loaded.gradescope()["extra_data"]["raw_score"] == 30
+    assert (loaded.score, loaded.raw_score, loaded.days_late, loaded.files) == (30, 30, 0, {})
+    assert gradescope_results(loaded)["extra_data"]["raw_score"] == 30
 
 
 def test_the_manifest_reads_zoned_iso_times(tmp_path):
@@ -159,7 +160,7 @@ def test_each_result_records_its_time_days_late_penalty_and_raw_score(late_class
     assert alice.files == {"regression": str((folder / "class" / "alice" / "regression.ipynb").resolve())}
     stored = ResultStore(folder / "out" / "results.sqlite").results(A)
     assert SubmissionResult.from_dict(stored["alice"]) == alice
-    assert "2 day(s) late" in alice.gradescope()["output"]
+    assert "2 day(s) late" in gradescope_results(alice)["output"]
 
 
 def test_resuming_with_a_new_policy_reprices_without_regrading(late_class, monkeypatch):

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp
 from reference import activations as act
 from reference import losses
 from reference.softmax_regression import fit_softmax_regression, predict_classes

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 from reference import layers, networks
+from reference import modules
 
 TOL = 1e-7
 
@@ -70,14 +71,14 @@ def test_layer_backward_matches_torch_autograd(rng, forward, backward, torch_lay
 
 def test_layer_objects_match_the_functions(rng):
     x, _, _, dout = layer_inputs(rng, (4, 3, 2), 5)
-    affine = networks.Affine(6, 5, weight_scale=0.1, seed=2)
+    affine = modules.Affine(6, 5, weight_scale=0.1, seed=2)
     out, cache = layers.affine_forward(x, affine.params["w"], affine.params["b"])
     np.testing.assert_array_equal(affine.forward(x), out)
     dx, dw, db = layers.affine_backward(dout, cache)
     np.testing.assert_array_equal(affine.backward(dout), dx)
     np.testing.assert_array_equal(affine.grads["w"], dw)
     np.testing.assert_array_equal(affine.grads["b"], db)
-    relu = networks.ReLU()
+    relu = modules.ReLU()
     np.testing.assert_array_equal(relu.forward(out), np.maximum(out, 0))
     np.testing.assert_array_equal(relu.backward(dout), np.where(out > 0, dout, 0))
 
@@ -135,9 +136,9 @@ def test_two_layer_net_initial_loss_is_log_10():
 
 
 def three_layer_sequential(reg=0.4):
-    return networks.Sequential(networks.Affine(6, 7, weight_scale=0.5, seed=1), networks.ReLU(),
-                               networks.Affine(7, 5, weight_scale=0.5, seed=2), networks.ReLU(),
-                               networks.Affine(5, 4, weight_scale=0.5, seed=3), reg=reg)
+    return modules.Sequential(modules.Affine(6, 7, weight_scale=0.5, seed=1), modules.ReLU(),
+                               modules.Affine(7, 5, weight_scale=0.5, seed=2), modules.ReLU(),
+                               modules.Affine(5, 4, weight_scale=0.5, seed=3), reg=reg)
 
 
 def test_sequential_gradients_by_central_differences(rng):
@@ -173,7 +174,7 @@ def test_sequential_matches_torch(rng):
 def test_sequential_equals_two_layer_net_with_the_same_weights(rng):
     X, y = small_problem(rng)
     net = networks.TwoLayerNet(6, 5, 4, weight_scale=0.5, reg=0.3, seed=1)
-    model = networks.Sequential(networks.Affine(6, 5), networks.ReLU(), networks.Affine(5, 4), reg=0.3)
+    model = modules.Sequential(modules.Affine(6, 5), modules.ReLU(), modules.Affine(5, 4), reg=0.3)
     for value, key in zip(model.params.values(), ["W1", "b1", "W2", "b2"]):
         value[...] = net.params[key]
     loss, grads = model.loss(X, y)
@@ -187,8 +188,8 @@ def test_sequential_equals_two_layer_net_with_the_same_weights(rng):
 def test_train_history_and_in_place_updates(rng):
     X = rng.normal(size=(23, 4))
     y = (X[:, 0] > 0).astype(np.int64)
-    model = networks.Sequential(networks.Affine(4, 8, weight_scale=0.3), networks.ReLU(),
-                                networks.Affine(8, 2, weight_scale=0.3, seed=1))
+    model = modules.Sequential(modules.Affine(4, 8, weight_scale=0.3), modules.ReLU(),
+                                modules.Affine(8, 2, weight_scale=0.3, seed=1))
     weights = model.layers[0].params["w"]
     before = weights.copy()
     history = networks.train(model, X, y, lr=0.3, epochs=30, batch_size=10, X_val=X[:5], y_val=y[:5])

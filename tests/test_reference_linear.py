@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, rel_error
 from reference import activations, linear, losses, torch_linear
 
 rng = np.random.default_rng(0)

@@ -10,8 +10,9 @@ import pytest
 import scipy.optimize
 import torch
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient
+from autograder.student.torchcheck import rule_trajectory, torch_trajectory
 from reference import optim, schedules
 from reference import second_order as so
 
@@ -27,25 +28,6 @@ def rng():
 def gradients(rng):
     """A fixed sequence of gradients for a (3, 4) parameter, fed to both sides."""
     return [rng.normal(size=(3, 4)) for _ in range(STEPS)]
-
-
-def run_ours(rule, w0, gradients, **hyper):
-    w, state, trajectory = w0, None, []
-    for dw in gradients:
-        w, state = rule(w, dw, state, **hyper)
-        trajectory.append(w)
-    return np.array(trajectory), state
-
-
-def run_torch(optimizer_class, w0, gradients, **hyper):
-    p = torch.nn.Parameter(torch.tensor(w0))
-    optimizer = optimizer_class([p], **hyper)
-    trajectory = []
-    for dw in gradients:
-        p.grad = torch.tensor(dw)
-        optimizer.step()
-        trajectory.append(p.detach().numpy().copy())
-    return np.array(trajectory), optimizer.state[p]
 
 
 # -- update rules against torch.optim, 10 steps on the same gradients
@@ -67,8 +49,8 @@ def run_torch(optimizer_class, w0, gradients, **hyper):
 ])
 def test_update_rule_matches_torch_optim(rule, torch_class, hyper, torch_hyper, rng, gradients):
     w0 = rng.normal(size=(3, 4))
-    ours, _ = run_ours(rule, w0, gradients, **hyper)
-    theirs, _ = run_torch(torch_class, w0, gradients, **torch_hyper)
+    ours, _ = rule_trajectory(rule, w0, gradients, **hyper)
+    theirs, _ = torch_trajectory(torch_class, w0, gradients, **torch_hyper)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
 
 
@@ -86,8 +68,8 @@ def test_defaults_are_torchs():
 def test_lecture_velocity_is_minus_lr_times_torchs_momentum_buffer(rng, gradients):
     """v <- mu v - lr g; w <- w + v is torch's buf <- mu buf + g; w <- w - lr buf with v = -lr buf."""
     w0 = rng.normal(size=(3, 4))
-    ours, state = run_ours(optim.sgd_momentum, w0, gradients, lr=0.1, momentum=0.8)
-    theirs, torch_state = run_torch(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.8)
+    ours, state = rule_trajectory(optim.sgd_momentum, w0, gradients, lr=0.1, momentum=0.8)
+    theirs, torch_state = torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.8)
     np.testing.assert_allclose(state["velocity"], -0.1 * torch_state["momentum_buffer"].numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
@@ -108,11 +90,11 @@ def test_nesterov_stores_the_lookahead_point_of_sutskevers_form():
 
 def test_rmsprop_and_adam_state_match_torchs(rng, gradients):
     w0 = rng.normal(size=(3, 4))
-    _, state = run_ours(optim.rmsprop, w0, gradients)
-    _, torch_state = run_torch(torch.optim.RMSprop, w0, gradients)
+    _, state = rule_trajectory(optim.rmsprop, w0, gradients)
+    _, torch_state = torch_trajectory(torch.optim.RMSprop, w0, gradients)
     np.testing.assert_allclose(state["square_avg"], torch_state["square_avg"].numpy(), rtol=1e-12)
-    _, state = run_ours(optim.adam, w0, gradients)
-    _, torch_state = run_torch(torch.optim.Adam, w0, gradients)
+    _, state = rule_trajectory(optim.adam, w0, gradients)
+    _, torch_state = torch_trajectory(torch.optim.Adam, w0, gradients)
     assert state["step"] == int(torch_state["step"]) == STEPS
     np.testing.assert_allclose(state["exp_avg"], torch_state["exp_avg"].numpy(), rtol=1e-12)
     np.testing.assert_allclose(state["exp_avg_sq"], torch_state["exp_avg_sq"].numpy(), rtol=1e-12)

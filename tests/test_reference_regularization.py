@@ -5,11 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 from reference import normalization as norm
 from reference import regularization as reg
-from reference.networks import Sequential, train
+from reference.modules import BatchNorm, Dropout, Sequential
+from reference.networks import bagging_fit, bagging_predict, make_mlp, train
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def test_batchnorm_backward_matches_torch_autograd(rng):
 
 
 def test_batchnorm_layer_tracks_torch_over_several_batches(rng):
-    layer = norm.BatchNorm(4, momentum=0.1)
+    layer = BatchNorm(4, momentum=0.1)
     module = nn.BatchNorm1d(4, momentum=0.1, dtype=torch.float64)
     for _ in range(5):
         x = rng.normal(1.0, 2.0, size=(10, 4))
@@ -212,7 +213,7 @@ def test_layernorm_backward_by_central_differences_and_torch(rng):
 
 def test_batchnorm_network_gradient_by_central_differences(rng):
     X, y = rng.normal(size=(12, 5)), rng.integers(0, 3, size=12)
-    model = reg.make_mlp(5, 7, 3, batchnorm=True, reg=0.1, seed=2)
+    model = make_mlp(5, 7, 3, batchnorm=True, reg=0.1, seed=2)
     assert isinstance(model, Sequential)
     _, grads = model.loss(X, y)
     grads = {name: grad.copy() for name, grad in grads.items()}
@@ -224,8 +225,8 @@ def test_batchnorm_network_gradient_by_central_differences(rng):
 
 def test_dropout_network_predicts_deterministically(rng):
     X = rng.normal(size=(20, 5))
-    model = reg.make_mlp(5, 30, 3, dropout=0.5, seed=0)
-    assert any(isinstance(layer, reg.Dropout) for layer in model.layers)
+    model = make_mlp(5, 30, 3, dropout=0.5, seed=0)
+    assert any(isinstance(layer, Dropout) for layer in model.layers)
     assert np.array_equal(model.forward(X, train=False), model.forward(X, train=False))
     assert not np.array_equal(model.forward(X, train=True), model.forward(X, train=True))
 
@@ -243,7 +244,7 @@ def test_dropout_beats_an_overfitting_baseline_on_noisy_digits():
     X, y, X_test, y_test = noisy_digits()
     accuracy = {}
     for p in (0.0, 0.5):
-        model = reg.make_mlp(64, 256, 10, dropout=p, seed=0)
+        model = make_mlp(64, 256, 10, dropout=p, seed=0)
         train(model, X, y, lr=0.1, epochs=200, batch_size=20, seed=0)
         accuracy[p] = np.mean(model.predict(X_test) == y_test)
     assert accuracy[0.5] >= accuracy[0.0] + 0.04
@@ -251,7 +252,7 @@ def test_dropout_beats_an_overfitting_baseline_on_noisy_digits():
 
 def test_bagged_ensemble_beats_its_best_member():
     X, y, X_test, y_test = noisy_digits()
-    models = reg.bagging_fit(X, y, n_models=5, hidden_dim=100, seed=0, epochs=100, batch_size=20, lr=0.1)
+    models = bagging_fit(X, y, n_models=5, hidden_dim=100, seed=0, epochs=100, batch_size=20, lr=0.1)
     members = [np.mean(m.predict(X_test) == y_test) for m in models]
-    assert np.mean(reg.bagging_predict(models, X_test) == y_test) >= max(members)
+    assert np.mean(bagging_predict(models, X_test) == y_test) >= max(members)
     assert len({round(a, 4) for a in members}) > 1, "the members should differ"

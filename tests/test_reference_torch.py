@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from autograder import data
+from autograder.student import data
 from reference import torch_networks as tn
 
 

@@ -2,6 +2,7 @@
 folds as partitions, searches, augmentation, initialization and the Tanh layer (central
 differences and torch.autograd)."""
 
+import functools
 import itertools
 import time
 
@@ -9,11 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.gradcheck import numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_vjp, rel_error
+from autograder.student.torchcheck import two_layer_sgd
 from reference import augmentation as aug
 from reference import initialization as init
 from reference import networks, training
+from reference.modules import Tanh
 
 
 @pytest.fixture
@@ -54,24 +57,13 @@ def test_constant_schedule_is_networks_train(rng):
 def test_train_with_schedule_matches_torch_sgd_with_exponential_lr(rng):
     X, y = rng.normal(size=(25, 4)), rng.integers(0, 3, size=25)
     model = networks.TwoLayerNet(4, 6, 3, weight_scale=0.4, seed=2)
-    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
+    start = {k: v.copy() for k, v in model.params.items()}
     training.train_with_schedule(model, X, y, lr=0.5, epochs=4, batch_size=10, schedule="exponential", seed=1,
                                  gamma=0.6)
-    optimizer = torch.optim.SGD(list(tensors.values()), lr=0.5)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.6)
-    order_rng = np.random.default_rng(1)
-    for _ in range(4):
-        order = order_rng.permutation(25)
-        for start in range(0, 25, 10):
-            batch = order[start:start + 10]
-            hidden = torch.relu(torch.tensor(X[batch]) @ tensors["W1"] + tensors["b1"])
-            loss = torch.nn.functional.cross_entropy(hidden @ tensors["W2"] + tensors["b2"], torch.tensor(y[batch]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        scheduler.step()
-    for name, tensor in tensors.items():
-        assert rel_error(model.params[name], tensor.detach().numpy()) < 1e-10
+    trained, _ = two_layer_sgd(start, X, y, lr=0.5, epochs=4, batch_size=10, seed=1,
+                               scheduler=functools.partial(torch.optim.lr_scheduler.ExponentialLR, gamma=0.6))
+    for name, tensor in trained.items():
+        assert rel_error(model.params[name], tensor) < 1e-10
 
 
 def test_overfit_one_batch_drives_the_loss_to_zero():
@@ -220,10 +212,10 @@ def test_initialize_scales():
 
 def test_tanh_layer_backward_by_central_differences_and_torch(rng):
     x, dout = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
-    layer = init.Tanh()
+    layer = Tanh()
     out = layer.forward(x)
     dx = layer.backward(dout)
-    assert rel_error(dx, numerical_vjp(lambda v: init.Tanh().forward(v), x.copy(), dout)) < 1e-8
+    assert rel_error(dx, numerical_vjp(lambda v: Tanh().forward(v), x.copy(), dout)) < 1e-8
     t = torch.tensor(x, requires_grad=True)
     torch.tanh(t).backward(torch.tensor(dout))
     assert rel_error(out, np.tanh(x)) < 1e-12 and rel_error(dx, t.grad.numpy()) < 1e-10

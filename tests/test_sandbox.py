@@ -7,13 +7,17 @@ import os
 import numpy as np
 import pytest
 
-from autograder import sandbox
-from autograder.remote import Cell, Limits, Program, Remote, StudentError, Submission, fetch, spares
+from autograder.sandbox import launch
+from autograder.course import Limits
+from autograder.grading.program import Cell, Program
+from autograder.grading.proxy import Remote, fetch
+from autograder.sandbox.client import StudentError
+from autograder.sandbox.pool import WorkerPool
 
-from conftest import ROOT
+from conftest import ROOT, loaded
 
-ISOLATION = sandbox.detect_isolation()
-CONFINED = [tier for tier in ("namespaces", "syscalls") if sandbox.detect_isolation(tier).tier == tier]
+ISOLATION = launch.detect_isolation()
+CONFINED = [tier for tier in ("namespaces", "syscalls") if launch.detect_isolation(tier).tier == tier]
 confined_tiers = pytest.mark.parametrize("tier", CONFINED or [pytest.param("none", marks=pytest.mark.skip(
     reason="neither namespaces nor seccomp work on this machine"))])
 namespaces = pytest.mark.skipif(ISOLATION.tier != "namespaces", reason=f"needs namespaces: {ISOLATION.detail}")
@@ -110,21 +114,19 @@ def thread():
 def probes(isolation):
     program = Program([Cell("setup", "import numpy as np", answer=False),
                        Cell("probes", PROBES, ["read", "connect", "Counter"])])
-    return Submission(program, Limits(time_per_test=5), isolation)
+    return loaded(program, Limits(time_per_test=5), isolation)
 
 
 @pytest.fixture
 def student():
-    submission = probes(ISOLATION)
-    yield submission
-    submission._close()
+    with probes(ISOLATION) as submission:
+        yield submission
 
 
 @pytest.fixture
 def confined(tier):
-    submission = probes(sandbox.detect_isolation(tier))
-    yield submission
-    submission._close()
+    with probes(launch.detect_isolation(tier)) as submission:
+        yield submission
 
 
 @confined_tiers
@@ -136,7 +138,7 @@ def test_worker_cannot_read_the_reference_or_hidden_tests(confined):
             student.read(str(path))
     with pytest.raises(StudentError, match="ModuleNotFoundError|PermissionError"):
         student.can_import("reference")
-    assert student.can_import("autograder.gradcheck")
+    assert student.can_import("autograder.student.gradcheck")
 
 
 @confined_tiers
@@ -157,11 +159,8 @@ def test_worker_runs_unprivileged_with_a_cleared_environment(student, monkeypatc
 def test_environment_of_the_grader_is_not_passed_on(monkeypatch):
     monkeypatch.setenv("SECRET_FOR_TEST", "x")
     program = Program([Cell("probes", PROBES)])
-    submission = Submission(program, Limits(time_per_test=5), sandbox.Isolation("limits", "forced"))
-    try:
+    with loaded(program, Limits(time_per_test=5), launch.Isolation("limits", "forced")) as submission:
         assert "SECRET_FOR_TEST" not in submission.environment()
-    finally:
-        submission._close()
 
 
 def test_worker_is_a_separate_process(student):
@@ -203,23 +202,20 @@ def test_forced_limits_tier_still_grades(built):
     from conftest import grade, source_notebooks
 
     os.environ["COURSE_ISOLATION"] = "limits"
-    sandbox.detect_isolation.cache_clear()
+    launch.detect_isolation.cache_clear()
     try:
         result = grade("01_regression", source_notebooks(built, "01_regression"))
     finally:
         del os.environ["COURSE_ISOLATION"]
-        sandbox.detect_isolation.cache_clear()
+        launch.detect_isolation.cache_clear()
     assert result.isolation == "limits" and result.score == result.max_score
 
 
 def test_memory_limit_turns_a_bomb_into_memory_error():
     program = Program([Cell("bomb", "import numpy as np\ndef bomb():\n    return np.ones(10**10)\n")])
-    submission = Submission(program, Limits(time_per_test=10, memory_bytes=1 << 30), ISOLATION)
-    try:
+    with loaded(program, Limits(time_per_test=10, memory_mb=1024), ISOLATION) as submission:
         with pytest.raises(StudentError, match="MemoryError"):
             submission.bomb()
-    finally:
-        submission._close()
 
 
 @confined_tiers
@@ -239,21 +235,18 @@ def test_submitted_files_reach_the_worker_and_stay_intact(tier, tmp_path):
     (tmp_path / "checkpoint.pt").write_text("weights")
     program = Program([Cell("probes", PROBES + "\ndef overwrite(path):\n    open(path, 'w').write('x')\n")],
                       files={"checkpoint.pt": str(tmp_path / "checkpoint.pt")})
-    submission = Submission(program, Limits(time_per_test=5), sandbox.detect_isolation(tier))
-    try:
+    with loaded(program, Limits(time_per_test=5), launch.detect_isolation(tier)) as submission:
         assert submission.read("checkpoint.pt") == "weights"
         if tier == "namespaces":
             with pytest.raises(StudentError, match="PermissionError|OSError"):
                 submission.overwrite("checkpoint.pt")
         else:  # root may write its private copy; the submitted file stays intact
             submission.overwrite("checkpoint.pt")
-    finally:
-        submission._close()
     assert (tmp_path / "checkpoint.pt").read_text() == "weights"
 
 
 def test_extra_files_are_found_beside_the_notebook_and_links_refused(tmp_path):
-    from autograder.extract import extra_files
+    from autograder.grading.extract import extra_files
 
     (tmp_path / "nb.ipynb").write_text("{}")
     (tmp_path / "model.pt").write_text("w")
@@ -263,17 +256,15 @@ def test_extra_files_are_found_beside_the_notebook_and_links_refused(tmp_path):
     assert "not a link" in problems["link.pt"] and "missing" in problems["gone.pt"]
 
 
-@pytest.mark.skipif(not __import__("autograder.cgroup").cgroup.available(), reason="no writable memory cgroup")
+@pytest.mark.skipif(not __import__("autograder.sandbox.cgroup").sandbox.cgroup.available(), reason="no writable memory cgroup")
 def test_memory_cgroup_limits_a_worker_that_has_no_address_space_limit():
     """What GPU workers rely on, where RLIMIT_AS would break CUDA."""
     groups = set(__import__("pathlib").Path("/sys/fs/cgroup/memory").glob("course-worker-*"))
     program = Program([Cell("hog", "def hog(n):\n    block = b'x' * (n << 20)\n    return len(block)\n")])
-    submission = Submission(program, Limits(time_per_test=30, memory_bytes=512 << 20, device="cuda"), ISOLATION)
-    try:
+    pool = WorkerPool()
+    with loaded(program, Limits(time_per_test=30, memory_mb=512), ISOLATION, "cuda", pool) as submission:
         assert submission.hog(64) == 64 << 20
         with pytest.raises(StudentError, match="SIGKILL|MemoryError"):
             submission.hog(2048)
-    finally:
-        submission._close()
-    spares.close()
+    pool.close()
     assert set(__import__("pathlib").Path("/sys/fs/cgroup/memory").glob("course-worker-*")) <= groups

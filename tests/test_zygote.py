@@ -6,13 +6,18 @@ import os
 
 import pytest
 
-from autograder import sandbox
-from autograder.remote import Cell, Limits, Program, StudentError, Submission, Zygote, ZygoteError, spares
+from autograder.sandbox import launch
+from autograder.course import Limits
+from autograder.grading.program import Cell, Program
+from autograder.sandbox.client import StudentError
+from autograder.sandbox.pool import WorkerPool, Zygote, ZygoteError
 
-from conftest import grade, source_notebooks
+from conftest import grade, loaded, source_notebooks
+
+POOL = WorkerPool.shared()  # the pool grading uses in this process
 
 FORKING = [t for t in ("namespaces", "syscalls")
-           if sandbox.detect_isolation(t).tier == t and sandbox.can_fork_workers(sandbox.detect_isolation(t), "cpu")]
+           if launch.detect_isolation(t).tier == t and launch.can_fork_workers(launch.detect_isolation(t), "cpu")]
 forking_tiers = pytest.mark.parametrize("tier", FORKING or [pytest.param("none", marks=pytest.mark.skip(
     reason="no tier here can wall forked workers off from each other (needs seccomp and Landlock)"))])
 
@@ -74,29 +79,25 @@ def attack_parent():
 '''
 
 
-def probes(tier: str) -> Submission:
-    return Submission(Program([Cell("probes", PROBES)]), Limits(time_per_test=10),
-                      sandbox.detect_isolation(tier))
+def probes(tier: str, program: Program | None = None):
+    return loaded(program or Program([Cell("probes", PROBES)]), Limits(time_per_test=10),
+                  launch.detect_isolation(tier))
 
 
 @pytest.fixture(autouse=True)
 def fresh_zygotes():
-    spares.close()
+    POOL.close()
     yield
-    spares.close()
+    POOL.close()
 
 
 @forking_tiers
 def test_each_submission_gets_a_fresh_worker_from_one_zygote(tier):
-    first, second = probes(tier), probes(tier)
-    try:
+    with probes(tier) as first, probes(tier) as second:
         assert first.count() == 1 and first.count() == 2
         assert second.count() == 1, "a forked worker must not inherit another submission's state"
         assert first.folder() != second.folder()
-        assert len(spares.zygotes) == 1
-    finally:
-        first._close()
-        second._close()
+        assert len(POOL.zygotes) == 1
 
 
 @forking_tiers
@@ -104,47 +105,34 @@ def test_forked_workers_cannot_leave_notes_for_each_other(tier):
     for leftover in ["/dev/shm/note.txt", "/tmp/note.txt"]:  # on this machine, not in a sandbox
         if os.path.exists(leftover):
             os.remove(leftover)
-    writer, reader = probes(tier), probes(tier)
-    try:
+    with probes(tier) as writer, probes(tier) as reader:
         assert writer.leave_notes() == ["note.txt"], "only its own folder may be writable"
         assert reader.find_notes(writer.folder()) == []
         with pytest.raises(StudentError, match="PermissionError"):
             reader.list_siblings()
-    finally:
-        writer._close()
-        reader._close()
 
 
 @forking_tiers
 def test_forked_worker_cannot_signal_its_zygote(tier):
-    student = probes(tier)
-    try:
+    with probes(tier) as student:
         assert student.attack_parent() == {"kill": "Operation not permitted", "tkill": "refused",
                                            "pidfd_open": "refused"}
-    finally:
-        student._close()
-    zygote = next(iter(spares.zygotes.values()))
+    zygote = next(iter(POOL.zygotes.values()))
     assert zygote.alive
-    after = probes(tier)
-    try:
+    with probes(tier) as after:
         assert after.count() == 1
-        assert next(iter(spares.zygotes.values())) is zygote
-    finally:
-        after._close()
+        assert next(iter(POOL.zygotes.values())) is zygote
 
 
 @forking_tiers
 def test_a_killed_worker_is_reaped_and_its_folder_removed(tier):
     program = Program([Cell("probes", PROBES + "\ndef hang():\n    while True:\n        pass\n")])
-    student = Submission(program, Limits(time_per_test=2), sandbox.detect_isolation(tier))
-    try:
+    with loaded(program, Limits(time_per_test=2), launch.detect_isolation(tier)) as student:
         student.leave_notes()
         with pytest.raises(StudentError, match="time limit"):
             student.hang()
         assert student.count() == 1, "the next call gets a fresh worker"
-    finally:
-        student._close()
-    zygote = next(iter(spares.zygotes.values()))
+    zygote = next(iter(POOL.zygotes.values()))
     if zygote.workdir:  # tier B: the zygote's folder is visible from here
         import time
 
@@ -155,20 +143,20 @@ def test_a_killed_worker_is_reaped_and_its_folder_removed(tier):
 
 
 def test_a_broken_zygote_falls_back_to_starting_workers(built, monkeypatch):
-    isolation = sandbox.detect_isolation()
-    if not sandbox.can_fork_workers(isolation, "cpu"):
+    isolation = launch.detect_isolation()
+    if not launch.can_fork_workers(isolation, "cpu"):
         pytest.skip(f"workers are never forked here: {isolation.detail}")
-    monkeypatch.setattr(spares, "broken", {})
-    monkeypatch.setattr(sandbox, "zygote_base", lambda isolation, launch: "/nonexistent")
+    monkeypatch.setattr(POOL, "broken", {})
+    monkeypatch.setattr(launch, "zygote_base", lambda isolation, command: "/nonexistent")
     result = grade("01_regression", source_notebooks(built, "01_regression")["regression"])
     assert result.score == result.max_score
-    assert "could not fork" in " ".join(spares.broken.values()) and not spares.zygotes
+    assert "could not fork" in " ".join(POOL.broken.values()) and not POOL.zygotes
 
 
 def test_forked_and_started_workers_grade_alike(built, monkeypatch):
     notebook = source_notebooks(built, "01_regression")["regression"]
     forked = grade("01_regression", notebook)
-    monkeypatch.setattr(spares, "forking", False)
+    monkeypatch.setattr(POOL, "forking", False)
     started = grade("01_regression", notebook)
     assert [(t.name, t.status, t.score) for t in forked.tests] == \
            [(t.name, t.status, t.score) for t in started.tests]
@@ -177,7 +165,7 @@ def test_forked_and_started_workers_grade_alike(built, monkeypatch):
 
 @forking_tiers
 def test_a_zygote_that_died_is_reported_not_crashed_on(tier):
-    zygote = Zygote(sandbox.detect_isolation(tier), 16 << 20, ())
+    zygote = Zygote(launch.detect_isolation(tier), 16 << 20, ())
     zygote.process.kill_tree()
     try:
         with pytest.raises(ZygoteError, match="the zygote ended"):

@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 01; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("bce_not_averaged", "BCE summed over the batch instead of averaged",

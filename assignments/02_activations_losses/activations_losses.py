@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 
 # %%
 import matplotlib.pyplot as plt

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.checks import (accuracy, as_array, assert_at_least, assert_close, assert_gradient,
+from autograder.student import data
+from autograder.student.checks import (accuracy, as_array, assert_at_least, assert_close, assert_gradient,
                                assert_no_overflow, assert_shape)
-from autograder.gradcheck import numerical_vjp
-from autograder.remote import fetch
+from autograder.student.gradcheck import numerical_vjp
+from autograder.grading.proxy import fetch
 from reference import activations as act
 from reference import losses
 from reference import softmax_regression as ref
@@ -25,14 +25,14 @@ def assert_layer_gradient(dx, forward, x, dout, what):
 
 
 @pytest.mark.points(2)
-def test_sigmoid_layer_matches_reference_beyond_700(student, rng):
+def test_sigmoid_layer_matches_reference_beyond_700(student, grader, rng):
     x = np.concatenate([rng.normal(size=12) * 10, [-800.0, -710.0, 710.0, 800.0]]).reshape(4, 4)
     out, cache = student.sigmoid_forward(x)
-    assert_no_overflow(student, "sigmoid_forward for |x| > 700")
+    assert_no_overflow(grader, "sigmoid_forward for |x| > 700")
     assert_close(out, act.sigmoid_forward(x)[0], "sigmoid_forward(x)")
     dout = rng.normal(size=x.shape)
     dx = student.sigmoid_backward(dout, cache)
-    assert_no_overflow(student, "sigmoid_backward for |x| > 700")
+    assert_no_overflow(grader, "sigmoid_backward for |x| > 700")
     assert_close(dx, act.sigmoid_backward(dout, act.sigmoid_forward(x)[1]), "sigmoid_backward(dout, cache)")
 
 
@@ -107,13 +107,13 @@ def test_maxout_matches_reference_with_four_pieces(student, rng):
 
 
 @pytest.mark.points(2)
-def test_softmax_matches_reference_for_huge_scores(student, rng):
+def test_softmax_matches_reference_for_huge_scores(student, grader, rng):
     scores = np.vstack([rng.normal(size=(4, 6)) * 5, rng.normal(size=(2, 6)) * 1000])
     probs = student.softmax(scores)
-    assert_no_overflow(student, "softmax(scores) for scores in the thousands")
+    assert_no_overflow(grader, "softmax(scores) for scores in the thousands")
     assert_close(probs, act.softmax(scores), "softmax(scores)")
     log_probs = student.log_softmax(scores)
-    assert_no_overflow(student, "log_softmax(scores) for scores in the thousands")
+    assert_no_overflow(grader, "log_softmax(scores) for scores in the thousands")
     assert_close(log_probs, act.log_softmax(scores), "log_softmax(scores)")
 
 
@@ -140,10 +140,10 @@ def test_softmax_cross_entropy_matches_reference(student, rng):
 
 
 @pytest.mark.points(1)
-def test_softmax_cross_entropy_is_finite_for_huge_scores(student):
+def test_softmax_cross_entropy_is_finite_for_huge_scores(student, grader):
     scores, y = np.array([[1000.0, -1000.0, 0.0], [0.0, 1000.0, 999.0]]), np.array([1, 2])
     loss, grad = student.softmax_cross_entropy(scores, y)
-    assert_no_overflow(student, "softmax_cross_entropy at scores of 1000")
+    assert_no_overflow(grader, "softmax_cross_entropy at scores of 1000")
     expected_loss, expected_grad = losses.softmax_cross_entropy(scores, y)
     assert_close(loss, expected_loss, "softmax_cross_entropy at scores of 1000")
     assert_close(grad, expected_grad, "softmax_cross_entropy's gradient at scores of 1000")

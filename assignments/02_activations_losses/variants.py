@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 02; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("softmax_without_max_shift", "the textbook softmax, which overflows at scores of 1000",

@@ -30,8 +30,8 @@
 # %% tags=["setup"]
 import numpy as np
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 
 # %%
 import math
@@ -271,7 +271,7 @@ plt.show()
 # `loss` adds $\tfrac{\lambda}{2} \lVert w \rVert^2$ for every parameter named `"w"`, as
 # `TwoLayerNet` does; `predict` runs `forward` with `train=False`.
 
-# %% solution="reference.networks:Affine,ReLU,Sequential" grade_id="modular"
+# %% solution="reference.modules:Affine,ReLU,Sequential" grade_id="modular"
 # filled in by the build
 
 # %% [markdown]

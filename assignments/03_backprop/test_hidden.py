@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from autograder import data
-from autograder.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.grading.proxy import fetch
 from reference import layers as ref
 from reference import networks
+from reference import modules
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +121,8 @@ def test_sequential_matches_reference(student, rng):
     model = student.Sequential(student.Affine(6, 7, weight_scale=0.5, seed=1), student.ReLU(),
                                student.Affine(7, 5, weight_scale=0.5, seed=2), student.ReLU(),
                                student.Affine(5, 4, weight_scale=0.5, seed=3), reg=0.4)
-    expected = networks.Sequential(networks.Affine(*sizes[0]), networks.ReLU(), networks.Affine(*sizes[1]),
-                                   networks.ReLU(), networks.Affine(*sizes[2]), reg=0.4)
+    expected = modules.Sequential(modules.Affine(*sizes[0]), modules.ReLU(), modules.Affine(*sizes[1]),
+                                   modules.ReLU(), modules.Affine(*sizes[2]), reg=0.4)
     reference_copy(expected, fetch(model.params))
     loss, grads = model.loss(X, y)
     expected_loss, expected_grads = expected.loss(X, y)

@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 03; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("bias_gradient_missing", "the bias gradient left at zero",

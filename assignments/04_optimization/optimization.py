@@ -32,38 +32,17 @@
 import numpy as np
 import torch
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, rel_error
 
 # %%
 import matplotlib.pyplot as plt
 import scipy.optimize
 from tqdm.auto import tqdm
 
+from autograder.student.torchcheck import rule_trajectory, torch_trajectory
+
 rng = np.random.default_rng(0)
-
-
-def torch_trajectory(optimizer_class, w0, gradients, **hyper):
-    """The iterates of a torch optimizer fed the given gradients, shape (steps, *w0.shape)."""
-    p = torch.nn.Parameter(torch.tensor(w0))
-    torch_optimizer = optimizer_class([p], **hyper)
-    iterates = []
-    for g in gradients:
-        p.grad = torch.tensor(g)
-        torch_optimizer.step()
-        iterates.append(p.detach().numpy().copy())
-    return np.array(iterates), torch_optimizer.state[p]
-
-
-def our_trajectory(rule, w0, gradients, **hyper):
-    """The iterates of one of your update rules fed the same gradients."""
-    current, memory, iterates = w0, None, []
-    for g in gradients:
-        current, memory = rule(current, g, memory, **hyper)
-        iterates.append(current)
-    return np.array(iterates), memory
-
-
 w_start = rng.normal(size=(3, 4))
 fixed_gradients = [rng.normal(size=(3, 4)) for _ in range(10)]
 
@@ -80,7 +59,7 @@ fixed_gradients = [rng.normal(size=(3, 4)) for _ in range(10)]
 # filled in by the build
 
 # %%
-mine, _ = our_trajectory(sgd, w_start, fixed_gradients, lr=0.1)
+mine, _ = rule_trajectory(sgd, w_start, fixed_gradients, lr=0.1)
 theirs, _ = torch_trajectory(torch.optim.SGD, w_start, fixed_gradients, lr=0.1)
 assert rel_error(mine, theirs) < 1e-6, "sgd should match torch.optim.SGD"
 print("sgd: OK")
@@ -112,7 +91,7 @@ print("sgd: OK")
 # filled in by the build
 
 # %%
-mine, memory = our_trajectory(sgd_momentum, w_start, fixed_gradients, lr=0.1, momentum=0.9)
+mine, memory = rule_trajectory(sgd_momentum, w_start, fixed_gradients, lr=0.1, momentum=0.9)
 theirs, torch_memory = torch_trajectory(torch.optim.SGD, w_start, fixed_gradients, lr=0.1, momentum=0.9)
 print(f"largest difference from torch over 10 steps: {np.max(np.abs(mine - theirs)):.1e}")
 assert rel_error(mine, theirs) < 1e-6, "sgd_momentum should follow torch.optim.SGD(momentum=0.9)"
@@ -150,7 +129,7 @@ for _ in range(30):
     theta = theta + velocity
     stored, memory = sgd_nesterov(stored, curvatures * stored, memory, lr=0.05, momentum=0.8)
     assert rel_error(stored, theta + 0.8 * velocity) < 1e-8, "the rule should store theta + momentum * v"
-mine, _ = our_trajectory(sgd_nesterov, w_start, fixed_gradients, lr=0.1, momentum=0.9)
+mine, _ = rule_trajectory(sgd_nesterov, w_start, fixed_gradients, lr=0.1, momentum=0.9)
 theirs, _ = torch_trajectory(torch.optim.SGD, w_start, fixed_gradients, lr=0.1, momentum=0.9, nesterov=True)
 assert rel_error(mine, theirs) < 1e-6, "sgd_nesterov should follow torch.optim.SGD(nesterov=True)"
 print("Nesterov: OK (look-ahead form and torch agree)")
@@ -176,7 +155,7 @@ print("Nesterov: OK (look-ahead form and torch agree)")
 # filled in by the build
 
 # %%
-mine, memory = our_trajectory(rmsprop, w_start, fixed_gradients, lr=0.01, alpha=0.9)
+mine, memory = rule_trajectory(rmsprop, w_start, fixed_gradients, lr=0.01, alpha=0.9)
 theirs, torch_memory = torch_trajectory(torch.optim.RMSprop, w_start, fixed_gradients, lr=0.01, alpha=0.9)
 assert rel_error(mine, theirs) < 1e-6, "rmsprop should follow torch.optim.RMSprop"
 sizes = np.array([1.0, 0.1, 1e-4, 1e-6])
@@ -212,7 +191,7 @@ for g, a, b in zip(sizes, outside, inside):
 # filled in by the build
 
 # %%
-mine, memory = our_trajectory(adam, w_start, fixed_gradients, lr=0.01, eps=1e-3)
+mine, memory = rule_trajectory(adam, w_start, fixed_gradients, lr=0.01, eps=1e-3)
 theirs, _ = torch_trajectory(torch.optim.Adam, w_start, fixed_gradients, lr=0.01, eps=1e-3)
 assert rel_error(mine, theirs) < 1e-6, "adam should follow torch.optim.Adam"
 assert memory["step"] == 10, "the state should count the steps taken"

@@ -3,38 +3,18 @@
 import numpy as np
 import pytest
 
-from autograder import data
-from autograder.checks import as_array, assert_close, assert_shape
+from autograder.student import data
+from autograder.student.checks import as_array, as_number, assert_close, assert_shape
+from autograder.student.torchcheck import rule_trajectory
 from reference import optim, schedules
 from reference import second_order as so
-
-
-def number(value, what):
-    """``value`` as a float; a NumPy scalar crosses from the submission as a 1-element array."""
-    array = as_array(value, what)
-    if array.size != 1:
-        raise AssertionError(f"{what} returned {array.size} numbers, expected one")
-    return float(array.reshape(-1)[0])
-
-
-def run_rule(rule, w0, gradients, what, **hyper):
-    """Iterates and final state of ``rule``; each step's state must be a pair's second item."""
-    w, state, iterates = w0, None, []
-    for g in gradients:
-        result = rule(w, g, state, **hyper)
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise AssertionError(f"{what} should return a pair (new_w, state)")
-        w, state = result
-        assert_shape(w, w0.shape, f"the new w returned by {what}")
-        iterates.append(as_array(w, f"the new w returned by {what}"))
-    return np.array(iterates), state
 
 
 def compare_rule(student_rule, reference_rule, rng, what, shape=(5, 2), steps=15, keys=(), **hyper):
     w0 = rng.normal(size=shape) * 2
     gradients = [rng.normal(size=shape) * rng.choice([1e-3, 1.0, 10.0]) for _ in range(steps)]
-    ours, state = run_rule(student_rule, w0, gradients, what, **hyper)
-    expected, expected_state = run_rule(reference_rule, w0, gradients, what, **hyper)
+    ours, state = rule_trajectory(student_rule, w0, gradients, **hyper)
+    expected, expected_state = rule_trajectory(reference_rule, w0, gradients, **hyper)
     assert_close(ours, expected, f"{what}'s iterates over {steps} steps with {hyper}")
     for key in keys:
         if not isinstance(state, dict) or key not in state:
@@ -107,7 +87,7 @@ def test_schedules_match_reference(student):
              ("exponential_decay", (0.3, 0.97), schedules.exponential_decay),
              ("inverse_sqrt_decay", (0.3,), schedules.inverse_sqrt_decay)]
     for name, args, reference in cases:
-        ours = [number(getattr(student, name)(e, *args), name) for e in epochs]
+        ours = [as_number(getattr(student, name)(e, *args), name) for e in epochs]
         assert_close(ours, [reference(e, *args) for e in epochs], f"{name}(epoch, {', '.join(map(str, args))})")
 
 

@@ -9,48 +9,17 @@ import pytest
 import scipy.optimize
 import torch
 
-from autograder import data
-from autograder.checks import as_array, assert_close, assert_gradient, assert_shape
-
-
-def number(value, what):
-    """``value`` as a float; a NumPy scalar crosses from the submission as a 1-element array."""
-    array = as_array(value, what)
-    if array.size != 1:
-        raise AssertionError(f"{what} returned {array.size} numbers, expected one")
-    return float(array.reshape(-1)[0])
+from autograder.student import data
+from autograder.student.checks import as_array, as_number, assert_close, assert_gradient, assert_shape
+from autograder.student.torchcheck import rule_trajectory, torch_trajectory
 
 
 def for_scipy(fun):
     """The submission's ``fun`` as scipy.optimize expects it: a float and a gradient array."""
     def wrapped(w):
         value, grad = fun(w)
-        return number(value, "fun(w)"), as_array(grad, "the gradient returned by fun(w)")
+        return as_number(value, "fun(w)"), as_array(grad, "the gradient returned by fun(w)")
     return wrapped
-
-
-def run_rule(rule, w0, gradients, **hyper):
-    """The iterates of ``rule`` (a submission function) fed ``gradients``, and its final state."""
-    w, state, iterates = w0, None, []
-    for g in gradients:
-        result = rule(w, g, state, **hyper)
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise AssertionError(f"{rule._name} should return a pair (new_w, state)")
-        w, state = result
-        assert_shape(w, w0.shape, f"the new w returned by {rule._name}")
-        iterates.append(as_array(w, f"the new w returned by {rule._name}"))
-    return np.array(iterates), state
-
-
-def run_torch(optimizer_class, w0, gradients, **hyper):
-    p = torch.nn.Parameter(torch.tensor(w0))
-    torch_optimizer = optimizer_class([p], **hyper)
-    iterates = []
-    for g in gradients:
-        p.grad = torch.tensor(g)
-        torch_optimizer.step()
-        iterates.append(p.detach().numpy().copy())
-    return np.array(iterates), torch_optimizer.state[p]
 
 
 def sequence(rng, shape=(4, 3), steps=10):
@@ -60,15 +29,15 @@ def sequence(rng, shape=(4, 3), steps=10):
 @pytest.mark.points(1)
 def test_sgd_matches_torch(student, rng):
     w0, gradients = sequence(rng)
-    ours, _ = run_rule(student.sgd, w0, gradients, lr=0.2)
-    assert_close(ours, run_torch(torch.optim.SGD, w0, gradients, lr=0.2)[0], "sgd's iterates over 10 steps")
+    ours, _ = rule_trajectory(student.sgd, w0, gradients, lr=0.2)
+    assert_close(ours, torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.2)[0], "sgd's iterates over 10 steps")
 
 
 @pytest.mark.points(2)
 def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, rng):
     w0, gradients = sequence(rng)
-    ours, state = run_rule(student.sgd_momentum, w0, gradients, lr=0.1, momentum=0.9)
-    theirs, torch_state = run_torch(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9)
+    ours, state = rule_trajectory(student.sgd_momentum, w0, gradients, lr=0.1, momentum=0.9)
+    theirs, torch_state = torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9)
     assert_close(ours, theirs, "sgd_momentum's iterates over 10 steps (torch.optim.SGD, momentum=0.9)")
     if not isinstance(state, dict) or "velocity" not in state:
         raise AssertionError("sgd_momentum's state should be a dict with the key 'velocity'")
@@ -79,24 +48,24 @@ def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, rng
 @pytest.mark.points(2)
 def test_nesterov_matches_torch(student, rng):
     w0, gradients = sequence(rng)
-    ours, _ = run_rule(student.sgd_nesterov, w0, gradients, lr=0.1, momentum=0.9)
-    theirs, _ = run_torch(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9, nesterov=True)
+    ours, _ = rule_trajectory(student.sgd_nesterov, w0, gradients, lr=0.1, momentum=0.9)
+    theirs, _ = torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9, nesterov=True)
     assert_close(ours, theirs, "sgd_nesterov's iterates over 10 steps (torch.optim.SGD, nesterov=True)")
 
 
 @pytest.mark.points(2)
 def test_rmsprop_matches_torch(student, rng):
     w0, gradients = sequence(rng)
-    ours, _ = run_rule(student.rmsprop, w0, gradients, lr=0.01, alpha=0.9)
-    theirs, _ = run_torch(torch.optim.RMSprop, w0, gradients, lr=0.01, alpha=0.9)
+    ours, _ = rule_trajectory(student.rmsprop, w0, gradients, lr=0.01, alpha=0.9)
+    theirs, _ = torch_trajectory(torch.optim.RMSprop, w0, gradients, lr=0.01, alpha=0.9)
     assert_close(ours, theirs, "rmsprop's iterates over 10 steps (torch.optim.RMSprop)")
 
 
 @pytest.mark.points(2)
 def test_adam_matches_torch(student, rng):
     w0, gradients = sequence(rng)
-    ours, _ = run_rule(student.adam, w0, gradients, lr=0.01)
-    theirs, _ = run_torch(torch.optim.Adam, w0, gradients, lr=0.01)
+    ours, _ = rule_trajectory(student.adam, w0, gradients, lr=0.01)
+    theirs, _ = torch_trajectory(torch.optim.Adam, w0, gradients, lr=0.01)
     assert_close(ours, theirs, "adam's iterates over 10 steps (torch.optim.Adam)")
 
 
@@ -132,7 +101,7 @@ def test_schedules_match_torch_schedulers(student):
          lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: (e + 1) ** -0.5)),
     ]
     for what, ours, make_scheduler in cases:
-        assert_close([number(ours(e), what) for e in epochs], torch_rates(make_scheduler),
+        assert_close([as_number(ours(e), what) for e in epochs], torch_rates(make_scheduler),
                      f"{what} for epochs 0-24")
 
 
@@ -154,7 +123,7 @@ def test_backtracking_meets_armijo_with_the_largest_step(student):
     fun, _ = student.logistic_objective(X, y, 0.01)
     x0 = np.zeros(X.shape[1])
     value, grad = fun(x0)
-    t = number(student.backtracking_line_search(fun, x0, -grad, 64.0, 0.5, 1e-4), "backtracking_line_search(...)")
+    t = as_number(student.backtracking_line_search(fun, x0, -grad, 64.0, 0.5, 1e-4), "backtracking_line_search(...)")
     if not t > 0 or not fun(x0 - t * grad)[0] <= value - 1e-4 * t * grad @ grad:
         raise AssertionError(f"the step {t:g} does not meet the Armijo condition")
     if t < 64 and fun(x0 - 2 * t * grad)[0] <= value - 2e-4 * t * grad @ grad:

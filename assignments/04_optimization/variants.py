@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 04; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("adam_without_bias_correction", "Adam's moments used without dividing by 1 - beta^t",

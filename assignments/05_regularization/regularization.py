@@ -23,8 +23,8 @@
 # %% tags=["setup"]
 import numpy as np
 
-from autograder import data
-from autograder.gradcheck import numerical_gradient, numerical_vjp, rel_error
+from autograder.student import data
+from autograder.student.gradcheck import numerical_gradient, numerical_vjp, rel_error
 
 # %%
 import matplotlib.pyplot as plt
@@ -55,7 +55,7 @@ rng = np.random.default_rng(0)
 # %% solution="reference.layers:affine_forward,affine_backward" grade_id="affine_from_03"
 # filled in by the build
 
-# %% solution="reference.networks:Affine,ReLU,Sequential,train" grade_id="modular_from_03"
+# %% solution="reference.modules:Affine,ReLU,Sequential reference.networks:train" grade_id="modular_from_03"
 # filled in by the build
 
 # %%
@@ -164,7 +164,7 @@ print("dropout: OK")
 # As a layer object, `Dropout` keeps the cache of its latest forward pass and uses the
 # generator that `Sequential` passes to `forward`.
 
-# %% solution="reference.regularization:Dropout" grade_id="dropout_layer"
+# %% solution="reference.modules:Dropout" grade_id="dropout_layer"
 # filled in by the build
 
 # %% [markdown]
@@ -246,7 +246,7 @@ print("batch norm: OK")
 # and `bias`, and the running statistics as attributes `running_mean` and `running_var`
 # (zeros and ones at the start), replaced after every training-mode forward pass.
 
-# %% solution="reference.normalization:BatchNorm" grade_id="batchnorm_layer"
+# %% solution="reference.modules:BatchNorm" grade_id="batchnorm_layer"
 # filled in by the build
 
 # %%
@@ -307,7 +307,7 @@ print("layer norm: OK")
 # output Affine, in a `Sequential`. Initialize the affine layers with He's scale
 # $\sqrt{2 / \text{fan\_in}}$ so that the ReLU activations keep their variance.
 
-# %% solution="reference.regularization:make_mlp" grade_id="make_mlp"
+# %% solution="reference.networks:make_mlp" grade_id="make_mlp"
 # filled in by the build
 
 # %%
@@ -368,7 +368,7 @@ assert histories["dropout 0.5"]["val_acc"][-1] > histories["no regularization"][
 # `np.random.default_rng(seed).integers` and trains each model with `train`; the softmax
 # probabilities are `np.exp(log_softmax(scores))` of the test-mode scores.
 
-# %% solution="reference.regularization:bagging_fit,bagging_predict" grade_id="bagging"
+# %% solution="reference.networks:bagging_fit,bagging_predict" grade_id="bagging"
 # filled in by the build
 
 # %%

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from autograder import data
-from autograder.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.grading.proxy import fetch
 from reference import normalization as norm
 from reference import regularization as reg
+from reference.modules import BatchNorm
 
 
 def noisy_digits(n=300, noise=0.3, seed=1):
@@ -87,7 +88,7 @@ def test_batchnorm_backward_matches_reference(student, rng):
 
 @pytest.mark.points(2)
 def test_batchnorm_layer_updates_running_statistics(student, rng):
-    layer, expected = student.BatchNorm(3, momentum=0.25), norm.BatchNorm(3, momentum=0.25)
+    layer, expected = student.BatchNorm(3, momentum=0.25), BatchNorm(3, momentum=0.25)
     for step in range(4):
         x = rng.normal(2.0, 3.0, size=(6, 3))
         assert_close(layer.forward(x, train=True), expected.forward(x, train=True),

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import assert_close, assert_gradient, assert_shape
-from autograder.remote import fetch
+from autograder.student.checks import assert_close, assert_gradient, assert_shape
+from autograder.grading.proxy import fetch
 
 
 def torch_batchnorm(gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):

@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 05; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("dropout_not_rescaled", "dropout keeps survivors at their value, without 1 / (1 - p)",

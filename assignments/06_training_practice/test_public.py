@@ -4,15 +4,17 @@ Expected values come from PyTorch, exact properties and statistics with toleranc
 from the sample size; the hidden tests compare against the reference solution on other inputs.
 """
 
+import functools
 import itertools
 
 import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.checks import as_array, assert_close, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import as_array, assert_close, assert_shape
+from autograder.grading.proxy import fetch
+from autograder.student.torchcheck import two_layer_sgd
 
 
 def index_arrays(value, what):
@@ -87,30 +89,19 @@ def test_train_with_schedule_matches_torch_sgd_with_step_lr(student, rng):
     """train_with_schedule equals torch SGD + StepLR on the same batches."""
     X, y = rng.normal(size=(30, 6)), rng.integers(0, 3, size=30)
     model = student.TwoLayerNet(6, 8, 3, weight_scale=0.3, seed=2)
-    start = {k: torch.tensor(v, requires_grad=True) for k, v in fetch(model.params).items()}
+    start = fetch(model.params)
     history = student.train_with_schedule(model, X, y, lr=0.4, epochs=5, batch_size=8, schedule="step", seed=3,
                                           step_size=2, gamma=0.5)
-    optimizer = torch.optim.SGD(list(start.values()), lr=0.4)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    order_rng, rates = np.random.default_rng(3), []
-    for _ in range(5):
-        rates.append(optimizer.param_groups[0]["lr"])
-        order = order_rng.permutation(30)
-        for begin in range(0, 30, 8):
-            batch = order[begin:begin + 8]
-            hidden = torch.relu(torch.tensor(X[batch]) @ start["W1"] + start["b1"])
-            loss = torch.nn.functional.cross_entropy(hidden @ start["W2"] + start["b2"], torch.tensor(y[batch]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        scheduler.step()
+    trained, rates = two_layer_sgd(start, X, y, lr=0.4, epochs=5, batch_size=8, seed=3,
+                                   scheduler=functools.partial(torch.optim.lr_scheduler.StepLR, step_size=2,
+                                                               gamma=0.5))
     if not isinstance(history, dict) or "lr" not in history:
         raise AssertionError("train_with_schedule should return a history dict with the key 'lr'")
     assert_close(history["lr"], rates, "history['lr'] of train_with_schedule(..., schedule='step', step_size=2, "
                  "gamma=0.5) over 5 epochs")
     params = fetch(model.params)
-    for name, tensor in start.items():
-        assert_close(params[name], tensor.detach(), f"model.params[{name!r}] after train_with_schedule",
+    for name, expected in trained.items():
+        assert_close(params[name], expected, f"model.params[{name!r}] after train_with_schedule",
                      rtol=1e-6, atol=1e-9)
 
 

@@ -23,7 +23,7 @@ import itertools
 
 import numpy as np
 
-from autograder import data
+from autograder.student import data
 
 # %%
 import matplotlib.pyplot as plt
@@ -49,7 +49,7 @@ rng = np.random.default_rng(0)
 # %% solution="reference.layers:affine_forward,affine_backward,affine_relu_forward,affine_relu_backward" grade_id="affine_from_03"
 # filled in by the build
 
-# %% solution="reference.networks:TwoLayerNet,Affine,ReLU,Sequential" grade_id="networks_from_03"
+# %% solution="reference.networks:TwoLayerNet reference.modules:Affine,ReLU,Sequential" grade_id="networks_from_03"
 # filled in by the build
 
 # %% solution="reference.schedules:inverse_time_decay,step_decay,exponential_decay,inverse_sqrt_decay" grade_id="schedules_from_04"
@@ -337,7 +337,7 @@ plt.show()
 # %% solution="reference.initialization:initialize" grade_id="initialize"
 # filled in by the build
 
-# %% solution="reference.initialization:Tanh,make_deep_mlp,hidden_activations" grade_id="deep_mlp"
+# %% solution="reference.modules:Tanh reference.initialization:make_deep_mlp,hidden_activations" grade_id="deep_mlp"
 # filled in by the build
 
 # %%

@@ -1,6 +1,6 @@
 """Plausible wrong and correct-but-different answers for 06; the project's tests grade each."""
 
-from autograder.variants import Edit, Replace, Variant
+from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
     Variant("schedule_ignored_in_update", "the rate is looked up but the update uses the initial lr",

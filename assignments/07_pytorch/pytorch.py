@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from autograder import data
+from autograder.student import data
 
 # %%
 import matplotlib.pyplot as plt

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.checks import accuracy, assert_at_least, assert_close, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_shape
+from autograder.grading.proxy import fetch
 from reference import torch_networks as ref
 
 F64 = torch.float64

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from autograder import data
-from autograder.checks import assert_close, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import assert_close, assert_shape
+from autograder.grading.proxy import fetch
 
 PARAMETER_SHAPES = {"fc1.weight": (16, 64), "fc1.bias": (16,), "fc2.weight": (10, 16), "fc2.bias": (10,)}
 

@@ -6,8 +6,8 @@ fail on a CPU-only machine by itself; it loses points there through the tests th
 code failing on a real GPU.
 """
 
-from autograder import data
-from autograder.variants import Edit, Replace, Variant
+from autograder.student import data
+from autograder.building.variants import Edit, Replace, Variant
 
 
 def make_reference_checkpoint(path):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import data
-from autograder.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
-from autograder.remote import fetch
+from autograder.student import data
+from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.grading.proxy import fetch
 
 
 def torch_classifier_loss(params, X, y, reg, keys=(("W1", "b1"), ("W2", "b2"))):

@@ -14,9 +14,10 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder import sandbox
-from autograder.notebook import is_answer
-from autograder.remote import spares
+from autograder.grading.output import gradescope_results
+from autograder.sandbox import launch
+from autograder.grading.program import is_answer
+from autograder.sandbox.pool import WorkerPool
 
 from conftest import ROOT, failed, grade, source_notebooks
 
@@ -114,11 +115,11 @@ def mse_loss(y_pred, y):
     return float(np.sum(y_pred)), np.zeros_like(y_pred)
 """,
     "edits_the_autograder": f"""
-import autograder.rubric, autograder.checks
-autograder.checks.assert_close = lambda *a, **k: None
-autograder.rubric.failure_reason = lambda *a, **k: ""
+import autograder.grading.rubric, autograder.student.checks
+autograder.student.checks.assert_close = lambda *a, **k: None
+autograder.grading.rubric.failure_reason = lambda *a, **k: ""
 try:
-    open(autograder.rubric.__file__, "a").write("\\nPOINTS_MULTIPLIER = 100\\n")
+    open(autograder.grading.rubric.__file__, "a").write("\\nPOINTS_MULTIPLIER = 100\\n")
 except OSError:
     pass
 def mse_loss(y_pred, y):
@@ -273,7 +274,7 @@ SYSCALLS_TIER = ["forged_results_file", "reads_reference_by_path", "imports_refe
 LIMITS_TIER = ["sys_exit_mid_test", "os_exit_mid_test", "always_equal_object", "ndarray_subclass",
                "float_subclass", "sleeps_past_deadline", "memory_bomb", "output_bomb",
                "writes_into_the_protocol_channel", "enormous_result", "reads_environment"]
-DEFAULT_TIER = sandbox.detect_isolation().tier
+DEFAULT_TIER = launch.detect_isolation().tier
 CASES = ([(DEFAULT_TIER, name) for name in sorted(CHEATS)]
          + [("syscalls", name) for name in SYSCALLS_TIER if DEFAULT_TIER != "syscalls"]
          + [("limits", name) for name in LIMITS_TIER if DEFAULT_TIER != "limits"])
@@ -285,7 +286,7 @@ def test_there_are_at_least_25_cheats():
 
 @pytest.mark.parametrize(("tier", "name"), CASES, ids=[f"{t}-{n}" for t, n in CASES])
 def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monkeypatch):
-    isolation = sandbox.detect_isolation(tier)
+    isolation = launch.detect_isolation(tier)
     if isolation.tier != tier:
         pytest.skip(f"tier {tier} is unavailable here: {isolation.detail}")
     monkeypatch.setenv("COURSE_SECRET_FOR_RED_TEAM", "hunter2")
@@ -293,7 +294,7 @@ def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monk
     VICTIM.write_text("bob's work")
     if os.path.exists(TRAP):
         os.remove(TRAP)
-    spares.close()
+    WorkerPool.shared().close()
     before = descendants(os.getpid())
     path = tmp_path / "regression.ipynb"
     path.write_text(cheat_notebook(reference, CHEATS[name]))
@@ -303,9 +304,9 @@ def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monk
     assert set(failed(result)) == MSE_TESTS, f"{name}: {failed(result)}"
     assert result.score == result.max_score - 7
     assert all(reason for reason in failed(result).values())
-    assert "hunter2" not in str(result.gradescope())
+    assert "hunter2" not in str(gradescope_results(result))
     assert not os.path.exists(TRAP), f"{name} wrote outside its sandbox"
     assert not (ROOT / "grades" / "alice").exists()
     assert VICTIM.read_text() == "bob's work"
-    spares.close()  # a warm spare worker has run no student code; it is not the cheat's
+    WorkerPool.shared().close()  # a warm spare worker has run no student code; it is not the cheat's
     assert descendants(os.getpid()) <= before, f"{name} left processes behind"

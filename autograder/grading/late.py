@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.config import ConfigError, Course, LatePolicy
+from autograder.course import ConfigError, Course, LatePolicy
 
 DAY = dt.timedelta(days=1)
 
@@ -80,7 +80,7 @@ def apply_lateness(result, deadline: Deadline | None, submitted_at: dt.datetime 
 
     The penalty always applies to the raw score, so applying it twice changes nothing.
     """
-    raw = result.score if result.raw_score is None else result.raw_score
+    raw = result.raw_score
     days, percent = (0, 0.0)
     if deadline is not None and submitted_at is not None:
         days, percent = deadline.lateness(result.student, submitted_at)

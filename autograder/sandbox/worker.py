@@ -1,6 +1,6 @@
 """The worker: holds one submission and answers calls on it. Runs inside the sandbox.
 
-Started as ``python -m autograder.worker``. The protocol runs over the original stdin and
+Started as ``python -m autograder.sandbox.worker``. The protocol runs over the original stdin and
 stdout; the student's prints go to stderr, which the grader reads separately. An optional
 first message names modules to import before the submission is known (so that a spare
 worker is warm); the next loads the cells; every later one is a call, an attribute read
@@ -20,8 +20,8 @@ import traceback
 import types
 import warnings
 
-from autograder import wire
-from autograder.confine import confine
+from autograder.sandbox import wire
+from autograder.sandbox.confine import confine
 
 CELL_MARK = "\x00course-cell:"  # tells the grader which cell was loading
 

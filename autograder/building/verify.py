@@ -12,10 +12,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.build import build
-from autograder.config import Course
-from autograder.grading import Rubric, grade_submission
-from autograder.variants import write_reference_files
+from autograder.building.build import build
+from autograder.course import Course, Layout
+from autograder.grading.grade import Rubric, grade_submission
+from autograder.building.variants import write_reference_files
 
 
 @dataclass
@@ -40,23 +40,19 @@ def stale_files(fresh: Path, committed: Path) -> list[str]:
 def verify_assignment(course: Course, assignment_id: str) -> list[Check]:
     assignment = course.assignment(assignment_id)
     with tempfile.TemporaryDirectory(prefix="course-verify-") as temporary:
-        temporary = Path(temporary)
-        build(course, [assignment_id], release_dir=temporary / "release",
-              source_dir=temporary / "source")
-        stale = stale_files(temporary / "release" / assignment_id,
-                            course.root / "release" / assignment_id)
+        fresh = Layout(course.root, release=Path(temporary) / "release", source=Path(temporary) / "source")
+        build(course, [assignment_id], layout=fresh)
+        stale = stale_files(fresh.release_dir(assignment_id), course.layout.release_dir(assignment_id))
         checks = [Check("release is up to date", not stale,
                         "matches a fresh build" if not stale else
                         f"differs in {', '.join(stale)}: run `course build {assignment_id}`")]
         rubric = Rubric.for_assignment(course, assignment_id)
-        reference = {n: temporary / "source" / assignment_id / f"{n}.ipynb" for n in assignment.notebooks}
-        write_reference_files(course.assignment_dir(assignment_id), temporary / "source" / assignment_id)
-        result = grade_submission(rubric, "reference", reference)
+        write_reference_files(course.assignment_dir(assignment_id), fresh.source_dir(assignment_id))
+        result = grade_submission(rubric, "reference", fresh.source_notebooks(assignment))
         failed = [f"{t.name}: {t.output}" for t in result.tests if t.status != "passed"]
         checks.append(Check("reference earns full marks", not failed and not result.problems,
                             f"{result.score:g}/{result.max_score:g}" + (f"; {failed[0]}" if failed else "")))
-        release = {n: course.root / "release" / assignment_id / f"{n}.ipynb" for n in assignment.notebooks}
-        result = grade_submission(rubric, "untouched", release)
+        result = grade_submission(rubric, "untouched", course.layout.release_notebooks(assignment))
         unclear = [t.name for t in result.tests if "not implemented" not in t.output]
         checks.append(Check("untouched release earns zero", result.score == 0 and not unclear,
                             f"{result.score:g}/{result.max_score:g}" +

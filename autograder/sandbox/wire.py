@@ -40,7 +40,7 @@ class PeerGone(ProtocolError):
     """The other side closed the pipe."""
 
 
-class Deadline(Exception):
+class TimedOut(Exception):
     """No complete message arrived before the deadline."""
 
 
@@ -247,7 +247,7 @@ def _write_all(fd: int, parts: list) -> None:
 
 
 def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) -> tuple[dict, list]:
-    """Read one message from ``fd``; raise ``Deadline`` once ``time.monotonic()`` passes it."""
+    """Read one message from ``fd``; raise ``TimedOut`` once ``time.monotonic()`` passes it."""
     (length,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
     if length > MAX_HEADER_BYTES:
         raise ProtocolError(f"message header of {length} bytes is too large")
@@ -269,7 +269,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
         if deadline is not None:
             wait = deadline - time.monotonic()
             if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise Deadline()
+                raise TimedOut()
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             raise PeerGone()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from autograder.extract import Unreadable, read_submission
-from autograder.grading import SubmissionResult
+from autograder.grading.extract import Unreadable, read_submission
+from autograder.grading.results import SubmissionResult
 
 TEMPLATES = Path(__file__).with_name("templates")
 HIDDEN_REASON = "a hidden check failed"
@@ -98,9 +98,8 @@ def render_page(result: SubmissionResult, title: str, used: dict[str, set[str]])
               "score": t.score, "max_score": t.max_score, "reason": _reason(t)} for t in result.tests]
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                               trim_blocks=True, lstrip_blocks=True)
-    raw = result.score if result.raw_score is None else result.raw_score
     return environment.get_template("feedback.html.j2").render(
-        result=result, title=title, raw=raw, tests=tests, cells=cells, note=note,
+        result=result, title=title, raw=result.raw_score, tests=tests, cells=cells, note=note,
         failing=sorted(failing))
 
 

@@ -6,18 +6,22 @@ Each takes ``what``, the expression being checked as the student would write it
 
 from __future__ import annotations
 
+import abc
 from typing import Callable
 
 import numpy as np
 
-from autograder.gradcheck import numerical_gradient
-from autograder.remote import Remote
+from autograder.student.gradcheck import numerical_gradient
+
+
+class Opaque(abc.ABC):
+    """An object that lives in the student's worker (a handle the grader holds), not data."""
 
 
 def as_array(value, what: str) -> np.ndarray:
     """``value`` (array, tensor, number or nested list of numbers) as a float or int array."""
-    if isinstance(value, Remote):
-        raise AssertionError(f"{what} returned {value._name}, not an array or a number")
+    if isinstance(value, Opaque):
+        raise AssertionError(f"{what} returned {value!r}, not an array or a number")
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if value is None or isinstance(value, (str, bytes, dict)):
@@ -29,6 +33,14 @@ def as_array(value, what: str) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise AssertionError(f"{what} returned values of type {array.dtype}, not numbers")
     return array
+
+
+def as_number(value, what: str) -> float:
+    """``value`` as a float; a NumPy scalar crosses from the submission as a 1-element array."""
+    array = as_array(value, what)
+    if array.size != 1:
+        raise AssertionError(f"{what} returned {array.size} numbers, expected one")
+    return float(array.reshape(-1)[0])
 
 
 def assert_shape(value, shape: tuple, what: str) -> None:
@@ -79,9 +91,10 @@ def assert_gradient(gradient, forward: Callable[[np.ndarray], float], x: np.ndar
                              f"{error:.2e} (a correct gradient gives below {tol:.0e})")
 
 
-def assert_no_overflow(student, what: str) -> None:
-    """The latest call into ``student`` raised no overflow or invalid-value warning."""
-    bad = [w for w in student._warnings if "overflow" in w or "invalid value" in w]
+def assert_no_overflow(grader, what: str) -> None:
+    """The latest call into the submission (``grader``: the rubric's fixture of that name)
+    raised no overflow or invalid-value warning."""
+    bad = [w for w in grader.warnings if "overflow" in w or "invalid value" in w]
     if bad:
         raise AssertionError(f"{what} is not numerically stable: {bad[0]}")
 

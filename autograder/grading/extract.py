@@ -14,8 +14,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from autograder.notebook import defined_names, is_answer, is_setup
-from autograder.remote import Cell, Program
+from autograder.grading.program import defined_names, is_answer, is_setup
+from autograder.grading.program import Cell, Program
 
 MAX_BYTES = 20 << 20
 

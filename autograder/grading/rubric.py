@@ -6,6 +6,8 @@ students) and ``test_hidden.py`` (never released). They use:
 * ``@pytest.mark.points(n)``: required on every test; passed tests earn ``n``;
 * ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit;
 * the ``student`` fixture: the submission, e.g. ``student.mse_loss(y_pred, y)``;
+* the ``grader`` fixture: the grader's controls over it (``grader.warnings``: what the
+  latest call warned; ``grader.printed``: what the submission printed);
 * the ``rng`` fixture: a NumPy generator seeded from the test's name;
 * the ``thresholds`` fixture: this assignment's ``thresholds`` from ``course.yml``;
 * the ``device`` fixture: "cuda" when grading on a GPU (``course grade --device cuda``),
@@ -17,15 +19,15 @@ until grades are published.
 
 from __future__ import annotations
 
-import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.remote import SandboxError, StudentError, Submission
+from autograder.grading.proxy import Controls, Submission
+from autograder.grading.results import TestResult
+from autograder.sandbox.client import SandboxError, StudentError
 
 HIDDEN_FILE = "test_hidden.py"
 MARKERS = [
@@ -33,18 +35,6 @@ MARKERS = [
     "time_limit(seconds): wall-clock limit for the student's code in this test",
     "hidden: hide this test from students until grades are published",
 ]
-
-
-@dataclass
-class TestResult:
-    name: str
-    description: str
-    score: float
-    max_score: float
-    status: str  # "passed" or "failed"
-    output: str  # the reason, for a failed test
-    visibility: str  # "visible" or "after_published"
-    duration: float
 
 
 class Thresholds(dict):
@@ -59,12 +49,10 @@ class RubricError(Exception):
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one submission."""
 
-    def __init__(self, submission: Submission, thresholds: dict, time_per_test: float,
-                 device: str = "cpu"):
-        self.submission = submission
+    def __init__(self, controls: Controls, thresholds: dict, device: str = "cpu"):
+        self.controls = controls
         self._device = device
         self._thresholds = Thresholds(thresholds)
-        self.time_per_test = time_per_test
         self.results: dict[str, TestResult] = {}
         self.errors: list[str] = []
 
@@ -72,7 +60,11 @@ class GradingPlugin:
 
     @pytest.fixture(scope="session")
     def student(self) -> Submission:
-        return self.submission
+        return self.controls.student
+
+    @pytest.fixture(scope="session")
+    def grader(self) -> Controls:
+        return self.controls
 
     @pytest.fixture
     def rng(self, request) -> np.random.Generator:
@@ -107,11 +99,10 @@ class GradingPlugin:
 
     def pytest_runtest_setup(self, item):
         marker = item.get_closest_marker("time_limit")
-        limit = marker.args[0] if marker else self.time_per_test
-        self.submission._deadline = time.monotonic() + limit
+        self.controls.start_test(marker.args[0] if marker else self.controls.limits.time_per_test)
 
     def pytest_runtest_teardown(self, item):
-        self.submission._deadline = None
+        self.controls.end_test()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

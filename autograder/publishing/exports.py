@@ -17,10 +17,10 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from autograder.config import Course
-from autograder.grading import SubmissionResult
-from autograder.report import write_results
-from autograder.store import ResultStore
+from autograder.course import Course
+from autograder.grading.results import SubmissionResult
+from autograder.grading.output import write_results
+from autograder.grading.store import ResultStore
 
 FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
 
@@ -45,10 +45,6 @@ def load_results(outdir: Path, assignment: str) -> list[SubmissionResult]:
     return [SubmissionResult.from_dict(r) for r in stored.values()]
 
 
-def raw_score(result: SubmissionResult) -> float:
-    return result.score if result.raw_score is None else result.raw_score
-
-
 def to_gradescope(results: list[SubmissionResult], dest: Path) -> list[Path]:
     """``dest/<student>/results.json`` in Gradescope's format."""
     return [write_results(r, dest) for r in results]
@@ -66,7 +62,7 @@ def github_classroom(result: SubmissionResult) -> dict:
         tests.append({"name": "late penalty", "status": "fail",
                       "message": f"{result.days_late} day(s) late: {result.penalty_percent:g}% off",
                       "test_code": "", "filename": "", "line_no": 0, "execution_time": "0s",
-                      "score": round(result.score - raw_score(result), 6)})
+                      "score": round(result.score - result.raw_score, 6)})
     for cell, message in result.problems.items():
         tests.append({"name": f"problem in {cell}", "status": "error", "message": message,
                       "test_code": "", "filename": "", "line_no": 0, "execution_time": "0s",
@@ -112,7 +108,7 @@ def to_csv(results: list[SubmissionResult], dest: Path) -> list[Path]:
         writer.writerow(["student", "submitted_at", "days_late", "raw_score", "penalty_percent",
                          "final_score", "max_score"])
         for r in results:
-            writer.writerow([r.student, r.submitted_at or "", r.days_late, f"{raw_score(r):g}",
+            writer.writerow([r.student, r.submitted_at or "", r.days_late, f"{r.raw_score:g}",
                              f"{r.penalty_percent:g}", f"{r.score:g}", f"{r.max_score:g}"])
     return [dest]
 
@@ -144,7 +140,7 @@ def to_nbgrader(results: list[SubmissionResult], dest: Path, notebook: str) -> l
                 grade = gradebook.find_grade(name, notebook, assignment, result.student)
                 grade.auto_score = earned.get(name, 0.0)
             submitted = gradebook.find_submission_notebook(notebook, assignment, result.student)
-            submitted.late_submission_penalty = round(raw_score(result) - result.score, 6) or None
+            submitted.late_submission_penalty = round(result.raw_score - result.score, 6) or None
             gradebook.db.commit()
     return [dest]
 
@@ -181,6 +177,7 @@ def default_dest(outdir: Path, fmt: str) -> Path:
 
 
 BUNDLE_TEMPLATES = Path(__file__).with_name("gradescope_bundle")
+PACKAGE = Path(__file__).resolve().parents[1]
 SKIPPED = {"__pycache__", ".ipynb_checkpoints"}
 
 
@@ -189,7 +186,7 @@ def gradescope_bundle(course: Course, assignment: str, dest: Path) -> list[Path]
     course (engine, reference, this assignment's rubric and release notebooks) beside them."""
     course.assignment(assignment)  # a clear error for an unknown id
     root = course.root
-    release = root / "release" / assignment
+    release = course.layout.release_dir(assignment)
     if not release.is_dir():
         raise ExportError(f"{release} does not exist: run `course build {assignment}` first")
     dest = Path(dest)
@@ -202,7 +199,7 @@ def gradescope_bundle(course: Course, assignment: str, dest: Path) -> list[Path]
             bundle.writestr(info, text)
         for name in ("course.yml", "pyproject.toml", "README.md"):
             bundle.write(root / name, name)
-        for folder in (root / "autograder", root / "reference", course.assignment_dir(assignment), release):
+        for folder in (PACKAGE, root / "reference", course.assignment_dir(assignment), release):
             for path in sorted(folder.rglob("*")):
                 if path.is_file() and not SKIPPED & set(path.parts) and path.suffix != ".pyc":
                     bundle.write(path, path.relative_to(root).as_posix())

@@ -1,37 +1,8 @@
-"""Reports: results.json per submission, grades.csv per class, and terminal tables."""
+"""Terminal tables of grading results: one submission's tests, or a class."""
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-from pathlib import Path
-
-from autograder.grading import SubmissionResult
-
-
-def write_results(result: SubmissionResult, outdir: Path) -> Path:
-    """``outdir/<student>/results.json`` in Gradescope's format, written atomically."""
-    folder = Path(outdir) / result.student
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "results.json"
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(result.gradescope(), indent=2) + "\n")
-    os.replace(temporary, path)
-    return path
-
-
-def write_grades_csv(results: list[SubmissionResult], path: Path) -> Path:
-    """One row per student: a column per test (points earned), then total and maximum."""
-    tests = list(dict.fromkeys(t.name for r in results for t in r.tests))
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", *tests, "total", "max_score"])
-        for result in sorted(results, key=lambda r: r.student):
-            earned = {t.name: t.score for t in result.tests}
-            writer.writerow([result.student, *(_number(earned.get(n, 0)) for n in tests),
-                             _number(result.score), _number(result.max_score)])
-    return path
+from autograder.grading.results import SubmissionResult
 
 
 def class_table(results: list[SubmissionResult]) -> str:

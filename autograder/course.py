@@ -1,8 +1,10 @@
-"""course.yml: the one file an instructor edits per term, validated on load."""
+"""course.yml, the one file an instructor edits per term (validated on load), and the layout of a
+course's folders."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -17,12 +19,46 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LimitsConfig(Strict):
-    """Per-test limits for student code; an assignment may override any of them."""
+MIB = 1 << 20
+
+
+class Limits(Strict):
+    """What a submission's worker may use; course.yml sets them, an assignment may override any.
+
+    Sizes are in MiB (as course.yml states them); the ``*_bytes`` properties convert.
+    """
 
     time_per_test: float = Field(60.0, gt=0, description="wall-clock seconds per test")
-    memory_mb: int = Field(2048, ge=800, description="address space of a worker (torch needs ~720 MB)")
+    memory_mb: int = Field(2048, ge=256, description="address space of a worker (torch needs ~720 MB)")
     cpu_seconds: int = Field(1200, gt=0, description="CPU seconds for one submission's worker")
+    file_mb: int = Field(64, gt=0, description="the largest file a worker may write")
+    open_files: int = Field(256, gt=16, description="file descriptors a worker may hold")
+    processes: int = Field(64, gt=0, description="processes and threads of the sandbox's user")
+    tmp_mb: int = Field(256, gt=0, description="the worker's private temporary folder")
+    result_mb: int = Field(256, gt=0, description="the largest reply a worker may send")
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * MIB
+
+    @property
+    def file_bytes(self) -> int:
+        return self.file_mb * MIB
+
+    @property
+    def tmp_bytes(self) -> int:
+        return self.tmp_mb * MIB
+
+    @property
+    def result_bytes(self) -> int:
+        return self.result_mb * MIB
+
+    def for_worker(self, device: str = "cpu") -> dict:
+        """The resource limits the worker applies to itself (``autograder.sandbox.worker``);
+        on a GPU memory is limited by a cgroup instead of the address space."""
+        return {"memory_bytes": None if device == "cuda" else self.memory_bytes,
+                "cpu_seconds": self.cpu_seconds, "file_bytes": self.file_bytes,
+                "open_files": self.open_files, "processes": self.processes}
 
 
 class LatePolicy(Strict):
@@ -39,7 +75,7 @@ def _require_zone(value: dt.datetime) -> dt.datetime:
     return value
 
 
-Deadline = Annotated[dt.datetime, AfterValidator(_require_zone)]
+ZonedTime = Annotated[dt.datetime, AfterValidator(_require_zone)]
 
 
 class Assignment(Strict):
@@ -47,10 +83,10 @@ class Assignment(Strict):
     title: str
     notebooks: list[Identifier] = Field(min_length=1)
     files: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")]] = []
-    due: Deadline
+    due: ZonedTime
     late_policy: LatePolicy | None = None  # overrides the course's late_policy
-    extensions: dict[str, Deadline] = {}  # student -> their own due date
-    limits: LimitsConfig | None = None
+    extensions: dict[str, ZonedTime] = {}  # student -> their own due date
+    limits: Limits | None = None
     thresholds: dict[str, float] = {}
     reference_scores: dict[str, float] = {}
 
@@ -71,7 +107,7 @@ class CourseInfo(Strict):
 
 class Course(Strict):
     course: CourseInfo
-    limits: LimitsConfig = LimitsConfig()
+    limits: Limits = Limits()
     late_policy: LatePolicy = LatePolicy()
     assignments: list[Assignment] = Field(min_length=1)
     root: Path = Field(default=Path("."), exclude=True)
@@ -91,7 +127,7 @@ class Course(Strict):
         known = ", ".join(a.id for a in self.assignments)
         raise ConfigError(f"course.yml has no assignment '{assignment_id}' (it has: {known})")
 
-    def limits_for(self, assignment: Assignment) -> LimitsConfig:
+    def limits_for(self, assignment: Assignment) -> Limits:
         """The course's limits with what the assignment sets in place of them."""
         if assignment.limits is None:
             return self.limits
@@ -100,8 +136,64 @@ class Course(Strict):
     def late_policy_for(self, assignment: Assignment) -> LatePolicy:
         return assignment.late_policy or self.late_policy
 
+    @property
+    def layout(self) -> "Layout":
+        return Layout(self.root)
+
+    def assignment_dir(self, assignment_id: str) -> Path:
+        return self.layout.assignment_dir(assignment_id)
+
+
+PUBLIC_TESTS, HIDDEN_TESTS, VARIANTS = "test_public.py", "test_hidden.py", "variants.py"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a course's files live; the one place that knows the folder and file names.
+
+    ``assignments/<id>/`` holds a template ``<notebook>.py`` per notebook, ``test_public.py``,
+    ``test_hidden.py`` and ``variants.py``; the build writes ``build/source/<id>/<notebook>.ipynb``
+    (solutions filled in) and ``release/<id>/<notebook>.ipynb`` (stubs). ``release`` and
+    ``source`` may point elsewhere, e.g. to a temporary build.
+    """
+
+    root: Path
+    release: Path | None = None
+    source: Path | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "release", Path(self.release or self.root / "release"))
+        object.__setattr__(self, "source", Path(self.source or self.root / "build" / "source"))
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "build" / "solutions"
+
     def assignment_dir(self, assignment_id: str) -> Path:
         return self.root / "assignments" / assignment_id
+
+    def template(self, assignment_id: str, notebook: str) -> Path:
+        return self.assignment_dir(assignment_id) / f"{notebook}.py"
+
+    def release_dir(self, assignment_id: str) -> Path:
+        return self.release / assignment_id
+
+    def source_dir(self, assignment_id: str) -> Path:
+        return self.source / assignment_id
+
+    def release_notebooks(self, assignment: Assignment) -> dict[str, Path]:
+        """Notebook name -> the student's stubbed notebook."""
+        return {n: self.release_dir(assignment.id) / f"{n}.ipynb" for n in assignment.notebooks}
+
+    def source_notebooks(self, assignment: Assignment) -> dict[str, Path]:
+        """Notebook name -> the instructor's notebook, solutions filled in."""
+        return {n: self.source_dir(assignment.id) / f"{n}.ipynb" for n in assignment.notebooks}
+
+    def test_files(self, assignment_id: str, public_only: bool = False) -> list[Path]:
+        """The rubric's test files that exist, public first."""
+        names = [PUBLIC_TESTS] + ([] if public_only else [HIDDEN_TESTS])
+        folder = self.assignment_dir(assignment_id)
+        return [folder / n for n in names if (folder / n).is_file()]
 
 
 class ConfigError(Exception):

@@ -6,13 +6,13 @@ A template cell is one of
 * setup (``# %% tags=["setup"]``): imports and constants the answers need, locked; the
   grader runs the instructor's copy of these cells before the student's answers;
 * answer (``# %% solution="reference.linear:mse_loss,mse_grad" grade_id="mse"``): the build
-  copies the named functions' source in; nbgrader stubs their solution regions;
+  copies the named functions' source in (groups from several modules are separated by
+  spaces); nbgrader stubs their solution regions;
 * any other code cell: checks and plots for the student, locked, never graded.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 import re
@@ -22,8 +22,9 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from autograder.grading.program import SETUP_TAG
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-SETUP_TAG = "setup"
 
 
 class TemplateError(Exception):
@@ -44,11 +45,16 @@ def function_source(qualified: str) -> str:
 
 
 def answer_source(spec: str) -> str:
-    """The source of an answer cell from its ``module:name,name`` spec."""
-    module_name, _, names = spec.partition(":")
-    if not module_name or not names:
-        raise TemplateError(f"solution={spec!r}: expected 'module:function[,function...]'")
-    return "\n\n".join(function_source(f"{module_name}:{n.strip()}") for n in names.split(","))
+    """The source of an answer cell from its spec: ``module:name,name``, or several such
+    groups separated by spaces (``reference.modules:Affine reference.networks:train``)."""
+    sources = []
+    for group in spec.split():
+        module_name, _, names = group.partition(":")
+        if not module_name or not names:
+            raise TemplateError(f"solution={spec!r}: expected 'module:function[,function...]' "
+                                "groups separated by spaces")
+        sources += [function_source(f"{module_name}:{n.strip()}") for n in names.split(",")]
+    return "\n\n".join(sources)
 
 
 def source_notebook(template: Path, assignment_id: str) -> nbformat.NotebookNode:
@@ -86,24 +92,6 @@ def source_notebook(template: Path, assignment_id: str) -> nbformat.NotebookNode
 def nbgrader_metadata(grade_id: str, solution: bool) -> dict:
     return {"schema_version": 3, "grade": False, "solution": solution,
             "locked": not solution, "grade_id": grade_id}
-
-
-def is_answer(cell) -> bool:
-    return cell.get("cell_type") == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
-
-
-def is_setup(cell) -> bool:
-    return cell.get("cell_type") == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", [])
-
-
-def defined_names(source: str) -> list[str]:
-    """Top-level functions and classes a cell defines, by parsing (never executing) it."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
 def solution_lines(package_dir: Path) -> dict[str, str]:

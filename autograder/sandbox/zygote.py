@@ -1,12 +1,12 @@
 """The zygote: a warm process in the sandbox that forks one fresh worker per submission.
 
-Started as ``python -m autograder.zygote`` under the same isolation as a worker, with one
+Started as ``python -m autograder.sandbox.zygote`` under the same isolation as a worker, with one
 end of a Unix ``SOCK_SEQPACKET`` socket as its stdin. Its first message names modules to
 import (NumPy, torch, what the setup cells import); it imports them once, never running
 student code. Each later message asks for a worker and carries the worker's pipes (and
 any submitted files) as file descriptors; the zygote makes the worker a folder of its own
 beneath its base folder and forks. The child becomes an ordinary worker
-(``autograder.worker.main``) on those pipes, and like every worker confines itself
+(``autograder.sandbox.worker.main``) on those pipes, and like every worker confines itself
 (limits, Landlock, seccomp) before it runs any student code. The reply carries a pidfd
 with which the grader kills the child; when the child ends, the zygote writes its exit
 code to the child's status pipe and removes its folder.
@@ -61,7 +61,7 @@ def become_worker(folder: str, pipes: list[int]) -> None:
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         os.chdir(folder)
         os.environ.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder)
-        from autograder import worker
+        from autograder.sandbox import worker
 
         worker.main()
         code = 0
@@ -143,12 +143,12 @@ def main() -> None:
     if request is None:
         return
     base = request["base"]
-    for name in ["autograder.worker", "autograder.confine", *request.get("modules", [])]:
+    for name in ["autograder.sandbox.worker", "autograder.sandbox.confine", *request.get("modules", [])]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the setup cells will report it properly
             pass
-    from autograder import confine
+    from autograder.sandbox import confine
 
     if confine.seccomp_available():
         import pyseccomp  # noqa: F401 - found now, before any child is confined

@@ -1,8 +1,11 @@
 """How a worker process is isolated: the command line that starts it, per isolation tier.
 
+Runs in the grader. Of the ``autograder`` package a worker sees only ``student/`` and
+``sandbox/`` (``WORKER_VISIBLE``): the code that may run beside student code.
+
 Tier A, ``namespaces`` (bubblewrap): new user, PID, network, IPC, UTS and mount namespaces;
 uid 65534 with no capabilities; a cleared environment; a read-only view of the system and
-the Python environment; the student-safe ``autograder`` package bound alone at
+the Python environment; the worker-visible parts of ``autograder`` bound alone at
 ``/opt/course``; a size-limited private ``/tmp``. The course repository (``reference/``,
 hidden tests, gradebooks) is not mounted at all. Seccomp applies inside as well.
 
@@ -28,9 +31,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import confine
+from autograder.sandbox import confine
 
-AUTOGRADER_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+WORKER_VISIBLE = ["__init__.py", "student", "sandbox"]  # all of the package a worker may see
 MOUNT_ROOT = "/opt/course"
 SYSTEM_DIRS = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -85,7 +89,7 @@ def _hidden_packages() -> list[str]:
 
 
 def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None,
-                  device: str = "cpu", module: str = "autograder.worker") -> list[str]:
+                  device: str = "cpu", module: str = "autograder.sandbox.worker") -> list[str]:
     """The bubblewrap command line that runs ``python -m module`` (a worker or a zygote)."""
     command = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
@@ -104,7 +108,9 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
     for hidden in _hidden_packages():
         if any(hidden == m or hidden.startswith(m.rstrip("/") + "/") for m in mounted):
             command += ["--tmpfs", hidden]
-    command += ["--ro-bind", str(AUTOGRADER_DIR), f"{MOUNT_ROOT}/autograder", "--chdir", "/tmp"]
+    for name in WORKER_VISIBLE:
+        command += ["--ro-bind", str(PACKAGE_DIR / name), f"{MOUNT_ROOT}/autograder/{name}"]
+    command += ["--chdir", "/tmp"]
     if device == "cuda":  # after --dev: the GPU's device nodes and what the driver reads
         command += [arg for node in gpu_nodes() for arg in ("--dev-bind", node, node)]
         command += ["--ro-bind", "/sys", "/sys"]
@@ -168,7 +174,7 @@ def detect_isolation(force: str | None = None) -> Isolation:
 def _probe(isolation: Isolation) -> bool:
     """Whether a worker confined this way starts and imports NumPy."""
     launch = worker_command(isolation, 16 << 20)
-    code = ("import json, sys; from autograder.confine import confine; "
+    code = ("import json, sys; from autograder.sandbox.confine import confine; "
             f"confine(json.loads({json.dumps(json.dumps(launch.policy))})); import numpy")
     try:
         result = subprocess.run(launch.argv[:-2] + ["-c", code], env=launch.env, cwd=launch.workdir,
@@ -182,15 +188,17 @@ def _probe(isolation: Isolation) -> bool:
 
 
 def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None,
-                   device: str = "cpu", module: str = "autograder.worker") -> Launch:
-    """How to start a worker (or, with ``module="autograder.zygote"``, a zygote) under
+                   device: str = "cpu", module: str = "autograder.sandbox.worker") -> Launch:
+    """How to start a worker (or, with ``module="autograder.sandbox.zygote"``, a zygote) under
     ``isolation``; ``files`` (name -> path) appear read-only in its working folder."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     if isolation.tier == "namespaces":
         return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module), {}, None,
                       {"seccomp": seccomp, "unix_sockets": device == "cuda"})
     workdir = tempfile.mkdtemp(prefix="course-worker-")
-    os.symlink(AUTOGRADER_DIR, os.path.join(workdir, "autograder"))
+    os.mkdir(os.path.join(workdir, "autograder"))
+    for name in WORKER_VISIBLE:
+        os.symlink(PACKAGE_DIR / name, os.path.join(workdir, "autograder", name))
     for name, path in (files or {}).items():
         shutil.copyfile(path, os.path.join(workdir, name))
         os.chmod(os.path.join(workdir, name), 0o444)
@@ -200,7 +208,7 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     # Measured on an H100: the CUDA driver fails to start under any Landlock ruleset tried
     # (error 304), so a GPU worker in tier B has seccomp but no file rules.
     if isolation.tier == "syscalls" and confine.landlock_abi() and device != "cuda":
-        readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [str(AUTOGRADER_DIR)]
+        readable = _existing(LANDLOCK_READABLE) + _python_dirs() + _visible_parts(str(PACKAGE_DIR))
         policy["landlock"] = {"read": readable, "write": [workdir]}
     return Launch([sys.executable, "-s", "-m", module], env, workdir, policy)
 
@@ -222,6 +230,11 @@ def forked_worker_policy(isolation: Isolation, folder: str) -> dict:
     """What a worker forked from a zygote applies to itself: seccomp, and Landlock that lets
     it read the system, Python and the student-safe package, and write only ``folder``
     (so it cannot see or touch a sibling's folder, nor ptrace or signal a sibling)."""
-    package = f"{MOUNT_ROOT}/autograder" if isolation.tier == "namespaces" else str(AUTOGRADER_DIR)
-    readable = _existing(LANDLOCK_READABLE) + _python_dirs() + [package]
+    package = f"{MOUNT_ROOT}/autograder" if isolation.tier == "namespaces" else str(PACKAGE_DIR)
+    readable = _existing(LANDLOCK_READABLE) + _python_dirs() + _visible_parts(package)
     return {"seccomp": True, "unix_sockets": False, "landlock": {"read": readable, "write": [folder]}}
+
+
+def _visible_parts(package: str) -> list[str]:
+    """The parts of the package at ``package`` that a worker may read."""
+    return [f"{package}/{name}" for name in WORKER_VISIBLE]

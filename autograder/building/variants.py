@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import is_answer
+from autograder.grading.program import defined_names, is_answer
 
 
 class VariantError(Exception):
@@ -62,7 +62,7 @@ class Variant:
         """A copy of ``notebook`` with every change applied to its answer cells."""
         notebook = copy.deepcopy(notebook)
         for change in self.changes:
-            cells = [c for c in notebook.cells if is_answer(c) and _defines(c.source, change.function)]
+            cells = [c for c in notebook.cells if is_answer(c) and change.function in defined_names(c.source)]
             if len(cells) != 1:
                 raise VariantError(f"{self.name}: {change.function} is defined in {len(cells)} "
                                    "answer cells, expected one")
@@ -98,13 +98,6 @@ def write_reference_files(assignment_dir: Path, folder: Path) -> list[Path]:
         make(Path(folder) / name)
         written.append(Path(folder) / name)
     return written
-
-
-def _defines(source: str, name: str) -> bool:
-    try:
-        return any(getattr(node, "name", None) == name for node in ast.parse(source).body)
-    except SyntaxError:
-        return False
 
 
 def _function_span(source: str, name: str) -> tuple[int, int]:

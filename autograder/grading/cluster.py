@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
-from autograder import sandbox
-from autograder.extract import MAX_BYTES
-from autograder.grading import Rubric
+from autograder.sandbox import launch
+from autograder.grading.extract import MAX_BYTES
+from autograder.grading.grade import Rubric
+from autograder.grading.parallel import grade_in_process
 
 CONNECT_SECONDS = 5  # to reach a cluster's scheduler
 WORKERS_SECONDS = 60  # for a reachable scheduler to have at least one worker
@@ -61,12 +62,10 @@ def grade_shipped(rubric: Rubric, fingerprint: str, student: str, package: dict,
                   tier: str | None) -> dict:
     """Grade one student on a cluster worker, from the files shipped with the task
     (see ``pack``), under ``tier`` or the strongest isolation this worker has."""
-    from autograder.batch import _grade_to_dict  # batch imports this module
-
     check_course(rubric, fingerprint)
     with tempfile.TemporaryDirectory(prefix="course-submission-") as folder:
         files = unpack(package, Path(folder))
-        return _grade_to_dict(rubric, student, files, sandbox.detect_isolation(tier))
+        return grade_in_process(rubric, student, files, launch.detect_isolation(tier))
 
 
 def check_course(rubric: Rubric, fingerprint: str) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import defined_names, is_answer
-from autograder.variants import Replace, Variant, load_variants, write_reference_files
+from autograder.grading.program import defined_names, is_answer
+from autograder.building.variants import Replace, Variant, load_variants, write_reference_files
 
 BROKEN_BODIES = {
     "syntax_error": "def {name}(*args, **kwargs)\n    return None\n",

@@ -16,32 +16,32 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.config import Course
-from autograder.notebook import TemplateError, source_notebook
+from autograder.course import PUBLIC_TESTS, Course, Layout
+from autograder.building.notebook import TemplateError, source_notebook
 
-PUBLIC_FILES = ["test_public.py"]
+PUBLIC_FILES = [PUBLIC_TESTS]
 
 
 class BuildError(Exception):
     """The build cannot produce a safe release."""
 
 
-def build(course: Course, assignment_ids: list[str] | None = None, release_dir: Path | None = None,
-          source_dir: Path | None = None) -> list[Path]:
-    """Build the given assignments (all by default); returns the release folders written."""
-    release_dir = Path(release_dir or course.root / "release")
-    source_dir = Path(source_dir or course.root / "build" / "source")
+def build(course: Course, assignment_ids: list[str] | None = None,
+          layout: Layout | None = None) -> list[Path]:
+    """Build the given assignments (all by default) into ``layout`` (default: the course's
+    own); returns the release folders written."""
+    layout = layout or course.layout
     ids = assignment_ids or [a.id for a in course.assignments]
     written = []
     with tempfile.TemporaryDirectory(prefix="course-build-") as staging:
         staging = Path(staging)
         for assignment_id in ids:
             assignment = course.assignment(assignment_id)
-            folder = course.assignment_dir(assignment_id)
+            folder = layout.assignment_dir(assignment_id)
             stage = staging / "source" / assignment_id
             stage.mkdir(parents=True)
             for name in assignment.notebooks:
-                template = folder / f"{name}.py"
+                template = layout.template(assignment_id, name)
                 if not template.is_file():
                     raise BuildError(f"{assignment_id}: notebook template {template} is missing")
                 try:
@@ -54,9 +54,9 @@ def build(course: Course, assignment_ids: list[str] | None = None, release_dir: 
                     check_public_file(folder / name)
                     shutil.copy(folder / name, stage / name)
             generate_release(staging, assignment_id)
-            _replace(stage, source_dir / assignment_id)
-            _replace(staging / "release" / assignment_id, release_dir / assignment_id)
-            written.append(release_dir / assignment_id)
+            _replace(stage, layout.source_dir(assignment_id))
+            _replace(staging / "release" / assignment_id, layout.release_dir(assignment_id))
+            written.append(layout.release_dir(assignment_id))
     return written
 
 

@@ -1,0 +1,141 @@
+"""Grade submissions: extract the answers, load them in a worker, run the rubric with pytest.
+
+The trusted process runs the rubric and decides every score; the submission runs only in
+the worker behind the ``student`` proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder.course import Course, Limits
+from autograder.grading.extract import build_program, extra_files, instructor_cells
+from autograder.grading.proxy import Controls
+from autograder.grading.results import SubmissionResult
+from autograder.grading.rubric import GradingPlugin, RubricError
+from autograder.sandbox import launch
+from autograder.sandbox.pool import WorkerPool
+
+RUBRIC_INI = Path(__file__).with_name("rubric.ini")
+
+
+@dataclass
+class Rubric:
+    """Everything needed to grade one assignment, all of it trusted."""
+
+    assignment: str
+    test_files: list[Path]
+    instructor: dict[str, list[dict]]  # notebook name -> setup and answer cells
+    thresholds: dict[str, float] = field(default_factory=dict)
+    limits: Limits = Limits()
+    files: list[str] = field(default_factory=list)  # extra files each submission brings
+    device: str = "cpu"  # where the submission's training runs ("cuda" on a GPU)
+    reference: Path | None = None  # the reference package the hidden tests compare against
+
+    @classmethod
+    def for_assignment(cls, course: Course, assignment_id: str, public_only: bool = False) -> "Rubric":
+        assignment = course.assignment(assignment_id)
+        instructor = {}
+        for notebook, path in course.layout.release_notebooks(assignment).items():
+            if not path.is_file():
+                raise RubricError(f"{path} does not exist: run `course build {assignment_id}` first")
+            instructor[notebook] = instructor_cells(path)
+        return cls(assignment_id, course.layout.test_files(assignment_id, public_only), instructor,
+                   dict(assignment.thresholds), course.limits_for(assignment), list(assignment.files),
+                   reference=course.root / "reference")
+
+    @property
+    def notebooks(self) -> list[str]:
+        return list(self.instructor)
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything that decides a score changes: tests, reference code,
+        notebooks, thresholds, limits."""
+        from autograder.grading.store import hash_files
+
+        reference = sorted(self.reference.rglob("*.py")) if self.reference else []
+        code = hash_files(list(self.test_files) + reference)
+        settings = json.dumps([self.instructor, self.thresholds, self.limits.model_dump(),
+                               self.files, self.device], sort_keys=True, default=str)
+        return hashlib.sha256((code + settings).encode()).hexdigest()
+
+
+def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None],
+                     isolation: launch.Isolation | None = None,
+                     pool: WorkerPool | None = None) -> SubmissionResult:
+    """Grade one student's files (notebook name -> path) against ``rubric``, with workers
+    from ``pool`` (default: this process's shared pool)."""
+    started = time.monotonic()
+    isolation = isolation or launch.detect_isolation()
+    program = build_program(rubric.instructor, files)
+    program.files, missing = extra_files(rubric.files, files)
+    program.problems.update(missing)
+    controls = Controls(program, rubric.limits, isolation, rubric.device, pool)
+    plugin = GradingPlugin(controls, rubric.thresholds, rubric.device)
+    try:
+        _forget_modules(rubric.test_files)
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = pytest.main(pytest_args(rubric), plugins=[plugin])
+    finally:
+        _forget_modules(rubric.test_files)
+        controls.close()
+    if plugin.errors:
+        raise RubricError(f"the rubric for {rubric.assignment} is broken: " + "; ".join(plugin.errors))
+    if not plugin.results:
+        raise RubricError(f"the rubric for {rubric.assignment} ran no tests (pytest exit code {code})")
+    tests = list(plugin.results.values())
+    problems = dict(controls.load_errors)
+    if program.fatal:
+        problems["submission"] = program.fatal
+    return SubmissionResult(
+        assignment=rubric.assignment, student=student,
+        score=round(sum(t.score for t in tests), 6), max_score=sum(t.max_score for t in tests),
+        tests=tests, problems=problems, isolation=isolation.tier,
+        duration=round(time.monotonic() - started, 3), device=rubric.device)
+
+
+def pytest_args(rubric: Rubric) -> list[str]:
+    """How pytest runs a rubric inside the grader: quiet, no cache, no plugins it does not
+    need (the unraisable-exception plugin's repeated ``gc.collect()`` alone cost 0.25 s a
+    submission once torch is imported)."""
+    return [str(f) for f in rubric.test_files] + [
+        "-c", str(RUBRIC_INI), "--rootdir", str(rubric.test_files[0].parent),
+        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
+        "-p", "no:unraisableexception", "--import-mode=importlib"]
+
+
+def choose_device(requested: str) -> tuple[str, str | None]:
+    """(device to grade on, a warning or None) for "cpu", "cuda" or "auto"."""
+    if requested == "cpu":
+        return "cpu", None
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    except ImportError:
+        cuda = False
+    if cuda:
+        return "cuda", None
+    if requested == "cuda":
+        return "cpu", "CUDA was requested but no GPU is available here: grading on the CPU"
+    return "cpu", None
+
+
+def _forget_modules(files: list[Path]) -> None:
+    """Drop imported rubric modules, so that the next rubric's test_public.py is its own."""
+    paths = {str(Path(f).resolve()) for f in files}
+    basenames = {Path(f).name for f in files}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and os.path.basename(file) in basenames and str(Path(file).resolve()) in paths:
+            del sys.modules[name]

@@ -1,0 +1,76 @@
+"""Grading many submissions at once: a pool of grading processes, each grading one submission
+at a time on one core, and the one function every such process (local or on a cluster) runs."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import threadpoolctl
+
+from autograder.grading.grade import Rubric, grade_submission
+from autograder.grading.results import SubmissionResult
+from autograder.grading.rubric import RubricError
+from autograder.sandbox import launch
+from autograder.sandbox.pool import WorkerPool
+
+WARM_MODULES = ["numpy", "torch", "pytest", "autograder.grading.grade", "autograder.student.checks"]
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+_grading = threading.Lock()  # pytest.main and the rubric modules are one per process
+
+
+def grade_safely(rubric: Rubric, student: str, files: dict, isolation: launch.Isolation | None,
+                 pool: WorkerPool | None = None) -> SubmissionResult:
+    """``grade_submission``, with a failure of the grader itself recorded as the result."""
+    try:
+        return grade_submission(rubric, student, files, isolation, pool)
+    except RubricError:
+        raise
+    except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
+        return internal_error(rubric, student, error)
+
+
+def internal_error(rubric: Rubric, student: str, error: BaseException) -> SubmissionResult:
+    """The result of a student whose grading failed in the grader itself: no points, the error."""
+    return SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
+                            {"grader": f"internal error: {type(error).__name__}: {error}"},
+                            "unknown", 0.0)
+
+
+def grade_in_process(rubric: Rubric, student: str, files: dict,
+                     isolation: launch.Isolation | None) -> dict:
+    """What a grading process runs per task: ``grade_safely`` on one core, as plain data."""
+    _one_thread()
+    with _grading:
+        return grade_safely(rubric, student, files, isolation, _process_pool()).to_dict()
+
+
+@functools.cache
+def _process_pool() -> WorkerPool:
+    """Every core is grading already: a spare worker would only compete."""
+    return WorkerPool(spares=False)
+
+
+@functools.cache  # once per grading process: it inspects every loaded library
+def _one_thread() -> None:
+    """Keep this process's numerical libraries to one thread, those loaded already and later."""
+    os.environ.update(ONE_THREAD)
+    threadpoolctl.threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+@contextlib.contextmanager
+def local_pool(workers: int) -> Iterator[Executor]:
+    """``workers`` processes forked from one that has already imported the heavy libraries,
+    so that no submission pays their start-up again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WARM_MODULES)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield pool

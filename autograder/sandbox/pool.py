@@ -1,0 +1,180 @@
+"""Where a submission's worker comes from: forked from a warm zygote, or started (with a warm
+spare waiting for the next submission).
+
+Runs in the grader. Either way every submission gets a fresh process, and nothing is
+shared between students. Each grading process has one ``WorkerPool``: ``WorkerPool.shared()``
+for a process that grades one submission at a time with cores to spare; a pool of graders
+makes its own with ``spares=False``, since every core is grading already.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import itertools
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import warnings
+
+from autograder.course import Limits
+from autograder.sandbox import launch
+from autograder.sandbox.client import PRELOAD_SECONDS, Worker
+from autograder.sandbox.processes import ForkedChild, Sandboxed
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not fork a worker; a worker is started the slow way instead."""
+
+
+class Zygote:
+    """A warm process in a sandbox (``autograder.sandbox.zygote``) that forks a fresh worker per
+    request: each submission then pays a fork, not a Python start and a torch import."""
+
+    def __init__(self, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]):
+        self.isolation = isolation
+        command = launch.worker_command(isolation, tmp_bytes, module="autograder.sandbox.zygote")
+        self.workdir, self.base = command.workdir, launch.zygote_base(isolation, command)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = Sandboxed(command.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=command.env, cwd=command.workdir,
+                                 start_new_session=True)
+        theirs.close()
+        self.names = itertools.count(1)
+        self.ready = False
+        self._send({"op": "preload", "base": self.base, "modules": list(preload)})
+
+    def _send(self, message: dict, fds: list[int] = ()) -> None:
+        try:
+            socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+        except OSError as error:
+            raise ZygoteError(f"the zygote is gone ({error})") from None
+
+    def _receive(self, timeout: float) -> tuple[dict, list[int]]:
+        if not select.select([self.control], [], [], timeout)[0]:
+            raise ZygoteError("the zygote did not answer in time")
+        try:
+            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+        except OSError:  # the zygote died with a message unread
+            data, fds = b"", []
+        if not data:
+            raise ZygoteError(f"the zygote ended: {self._last_words()}")
+        return json.loads(data), fds
+
+    def _last_words(self) -> str:
+        """The end of what the (ended) zygote printed."""
+        self.process.kill_tree()
+        try:
+            _, printed = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            printed = b""
+        return printed.decode(errors="replace").strip()[-500:] or "no output"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, limits: Limits, files: dict[str, str]) -> Worker:
+        """A fresh worker, confined like any worker, with ``files`` copied into its folder."""
+        if not self.ready:  # the zygote answers its first message once its imports are done
+            self._receive(PRELOAD_SECONDS)
+            self.ready = True
+        name = f"worker-{next(self.names)}"
+        pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, exit status
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+        opened = [open(path, "rb") for path in files.values()]
+        try:
+            self._send({"op": "fork", "name": name, "files": list(files)},
+                       theirs + [f.fileno() for f in opened])
+        finally:
+            for fd in theirs:
+                os.close(fd)
+            for handle in opened:
+                handle.close()
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
+        try:
+            header, fds = self._receive(30)
+            if header.get("ok") is not True or len(fds) != 1:
+                raise ZygoteError(f"the zygote could not fork: {header.get('error')}")
+        except ZygoteError:
+            for fd in ours:
+                os.close(fd)
+            raise
+        child = ForkedChild(*ours, pidfd=fds[0])
+        policy = launch.forked_worker_policy(self.isolation, f"{self.base}/{name}")
+        return Worker(child, limits, policy)
+
+    def kill(self) -> None:
+        self.control.close()
+        self.process.kill_tree()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.process.stderr.close()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class WorkerPool:
+    """Fresh workers for one grading process: forked from a warm zygote where the sandbox lets
+    children be walled off from each other, else started, with a warm spare waiting (unless
+    ``spares`` is off) so that starting Python and importing NumPy and PyTorch overlaps with
+    grading the submission before."""
+
+    def __init__(self, spares: bool = True):
+        self.spares = spares
+        self.waiting: dict[tuple, Worker] = {}
+        self.zygotes: dict[tuple, Zygote] = {}
+        self.forking = os.environ.get("COURSE_ZYGOTE", "1") != "0"
+        self.broken: dict[tuple, str] = {}  # configurations whose zygote failed -> why
+        atexit.register(self.close)
+
+    @staticmethod
+    @functools.cache
+    def shared() -> "WorkerPool":
+        """This process's pool for grading one submission at a time."""
+        return WorkerPool()
+
+    def take(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
+             device: str = "cpu", preload: tuple[str, ...] = ()) -> Worker:
+        """A fresh worker for one submission, with ``files`` in its working folder."""
+        kind = (limits.tmp_bytes, isolation, preload)
+        if self.forking and kind not in self.broken and launch.can_fork_workers(isolation, device):
+            try:
+                return self._zygote(*kind).fork(limits, files)
+            except ZygoteError as error:
+                warnings.warn(f"starting workers one by one: {error}")
+                self.broken[kind] = str(error)
+                self._stop_zygotes()
+        if files or not self.spares:  # files are bound at start: no spare can be ready for them
+            return Worker.start(files, limits, isolation, device, preload)
+        key = (limits, isolation, device, preload)
+        worker = self.waiting.pop(key, None)
+        if worker is None or not worker.alive:
+            worker = Worker.start({}, limits, isolation, device, preload)
+        for stale in [k for k in self.waiting if k != key]:
+            self.waiting.pop(stale).kill()
+        self.waiting[key] = Worker.start({}, limits, isolation, device, preload)
+        return worker
+
+    def _zygote(self, tmp_bytes: int, isolation: launch.Isolation, preload: tuple[str, ...]) -> Zygote:
+        """The running zygote of this kind; any other is stopped (one is kept at a time)."""
+        kind = (tmp_bytes, isolation, preload)
+        zygote = self.zygotes.get(kind)
+        if zygote is None or not zygote.alive:
+            self._stop_zygotes()
+            zygote = self.zygotes[kind] = Zygote(isolation, tmp_bytes, preload)
+        return zygote
+
+    def _stop_zygotes(self) -> None:
+        while self.zygotes:
+            self.zygotes.popitem()[1].kill()
+
+    def close(self) -> None:
+        while self.waiting:
+            self.waiting.popitem()[1].kill()
+        self._stop_zygotes()
