@@ -20,6 +20,8 @@ The layer-object protocol (every layer here follows it, and so must any new one)
 import numpy as np
 
 from reference.activations import relu_backward, relu_forward, tanh_backward, tanh_forward
+from reference.conv import (avg_pool_backward, avg_pool_forward, conv_backward, conv_forward,
+                            max_pool_backward, max_pool_forward)
 from reference.layers import affine_backward, affine_forward
 from reference.losses import softmax_cross_entropy
 from reference.normalization import batchnorm_backward, batchnorm_forward
@@ -217,4 +219,103 @@ class Sequential:
         """The highest-scoring class of each sample, in evaluation mode: -> (N,) ints."""
         ### BEGIN SOLUTION
         return np.argmax(self.forward(X, train=False), axis=1)
+        ### END SOLUTION
+
+
+
+class Conv2d:
+    """Layer object for conv_forward (cross-correlation, as torch.nn.Conv2d) with a square
+    kernel: (N, in_channels, H, W) -> (N, out_channels, H', W').
+
+    ``params``: "w" (out_channels, in_channels, kernel_size, kernel_size) drawn from
+    N(0, weight_scale^2) with ``np.random.default_rng(seed)``, "b" (out_channels,) zeros.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 weight_scale=1e-3, seed=0):
+        ### BEGIN SOLUTION
+        rng = np.random.default_rng(seed)
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.params = {"w": weight_scale * rng.standard_normal(shape), "b": np.zeros(out_channels)}
+        self.stride, self.padding = stride, padding
+        self.grads, self.cache = {}, None
+        ### END SOLUTION
+
+    def forward(self, x, train=True, rng=None):
+        """(N, C, H, W) -> (N, F, H', W')."""
+        ### BEGIN SOLUTION
+        out, self.cache = conv_forward(x, self.params["w"], self.params["b"], self.stride, self.padding)
+        return out
+        ### END SOLUTION
+
+    def backward(self, dout):
+        """(N, F, H', W') -> dx (N, C, H, W); stores grads["w"] and grads["b"]."""
+        ### BEGIN SOLUTION
+        dx, self.grads["w"], self.grads["b"] = conv_backward(dout, self.cache)
+        return dx
+        ### END SOLUTION
+
+
+class MaxPool2d:
+    """Layer object for max_pool_forward, as torch.nn.MaxPool2d(kernel_size, stride) without
+    padding; no parameters."""
+
+    def __init__(self, kernel_size=2, stride=None):
+        self.kernel_size, self.stride = kernel_size, stride
+        self.params, self.grads, self.cache = {}, {}, None
+
+    def forward(self, x, train=True, rng=None):
+        """(N, C, H, W) -> (N, C, H', W')."""
+        ### BEGIN SOLUTION
+        out, self.cache = max_pool_forward(x, self.kernel_size, self.stride)
+        return out
+        ### END SOLUTION
+
+    def backward(self, dout):
+        """(N, C, H', W') -> dx (N, C, H, W)."""
+        ### BEGIN SOLUTION
+        return max_pool_backward(dout, self.cache)
+        ### END SOLUTION
+
+
+class AvgPool2d:
+    """Layer object for avg_pool_forward, as torch.nn.AvgPool2d(kernel_size, stride) without
+    padding; no parameters."""
+
+    def __init__(self, kernel_size=2, stride=None):
+        self.kernel_size, self.stride = kernel_size, stride
+        self.params, self.grads, self.cache = {}, {}, None
+
+    def forward(self, x, train=True, rng=None):
+        """(N, C, H, W) -> (N, C, H', W')."""
+        ### BEGIN SOLUTION
+        out, self.cache = avg_pool_forward(x, self.kernel_size, self.stride)
+        return out
+        ### END SOLUTION
+
+    def backward(self, dout):
+        """(N, C, H', W') -> dx (N, C, H, W)."""
+        ### BEGIN SOLUTION
+        return avg_pool_backward(dout, self.cache)
+        ### END SOLUTION
+
+
+class Flatten:
+    """Layer object that flattens each sample, as torch.nn.Flatten: (N, d1, ..., dk) ->
+    (N, d1 * ... * dk); no parameters."""
+
+    def __init__(self):
+        self.params, self.grads, self.shape = {}, {}, None
+
+    def forward(self, x, train=True, rng=None):
+        """(N, d1, ..., dk) -> (N, D)."""
+        ### BEGIN SOLUTION
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+        ### END SOLUTION
+
+    def backward(self, dout):
+        """(N, D) -> dx (N, d1, ..., dk), the shape of the latest input."""
+        ### BEGIN SOLUTION
+        return dout.reshape(self.shape)
         ### END SOLUTION
