@@ -3,6 +3,8 @@
 Rooms, in the order of the import direction (a room imports only from rooms after it):
 
 * ``cli``: the ``course`` command.
+* ``selfcheck``: the student's self-check (each notebook's last cell, ``course check``, the kit's
+  own ``course check``): the public tests through the grading engine, as a table.
 * ``building``: templates and reference -> release notebooks; verify; example submissions.
 * ``publishing``: stored results -> terminal tables, other systems' formats, feedback pages.
 * ``grading``: the trusted grader: a submission -> its program -> a worker -> rubric scores;

@@ -35,6 +35,8 @@ class Limits(Strict):
     open_files: int = Field(256, gt=16, description="file descriptors a worker may hold")
     processes: int = Field(64, gt=0, description="processes and threads of the sandbox's user")
     tmp_mb: int = Field(256, gt=0, description="the worker's private temporary folder")
+    tmp_files: int = Field(10000, gt=16, description="files and folders in that folder (each "
+                                                     "costs kernel memory no other limit counts)")
     result_mb: int = Field(256, gt=0, description="the largest reply a worker may send")
 
     @property
@@ -54,11 +56,12 @@ class Limits(Strict):
         return self.result_mb * MIB
 
     def for_worker(self, device: str = "cpu") -> dict:
-        """The resource limits the worker applies to itself (``autograder.sandbox.worker``);
-        on a GPU memory is limited by a cgroup instead of the address space."""
+        """The limits the worker applies to itself (``autograder.sandbox.worker``); on a GPU
+        memory is limited by a cgroup instead of the address space."""
         return {"memory_bytes": None if device == "cuda" else self.memory_bytes,
                 "cpu_seconds": self.cpu_seconds, "file_bytes": self.file_bytes,
-                "open_files": self.open_files, "processes": self.processes}
+                "open_files": self.open_files, "processes": self.processes,
+                "tmp_bytes": self.tmp_bytes, "tmp_files": self.tmp_files}
 
 
 class LatePolicy(Strict):
@@ -101,8 +104,9 @@ class Assignment(Strict):
 
 
 class CourseInfo(Strict):
-    id: Identifier
+    id: Identifier  # also the name of the student kit's package
     title: str
+    version: str = Field("0.1.0", pattern=r"^\d+(\.\d+)*$", description="the student kit's version")
 
 
 class Course(Strict):
@@ -110,6 +114,7 @@ class Course(Strict):
     limits: Limits = Limits()
     late_policy: LatePolicy = LatePolicy()
     assignments: list[Assignment] = Field(min_length=1)
+    datasets: dict[Identifier, str] = {}  # data set -> local path (e.g. mnist: /data/mnist), never downloaded
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.building.examples import broken
 from autograder.grading.batch import grade_class
-from autograder.grading.locate import locate_submissions
+from autograder.grading.locate import LayoutError, locate_submissions
 from autograder.grading.program import is_answer
 from autograder.building.variants import Replace, Variant
 
 from conftest import failed, grade, rubric_for, source_notebooks
+from test_cli import rubric_tests
 
 A = "01_regression"
-TORCH_TESTS = {"test_torch_logistic_model_matches_numpy", "test_torch_linear_regression_matches_numpy"}
+# the tests that call what the answer cell 'torch' defines
+TORCH_TESTS = {name for name, (_, source) in rubric_tests(A).items()
+               if "student.LinearModel" in source or "student.train_gd" in source}
+TORCH_POINTS = sum(rubric_tests(A)[name][0] for name in TORCH_TESTS)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +55,7 @@ def test_a_broken_function_costs_only_its_tests(reference, tmp_path, kind, reaso
     assert set(failed(result)) == TORCH_TESTS, failed(result)
     for test in TORCH_TESTS:
         assert reason in failed(result)[test]
-    assert result.score == result.max_score - 5
+    assert result.score == result.max_score - TORCH_POINTS
 
 
 def test_syntax_error_names_cell_and_line(reference, tmp_path):
@@ -152,9 +158,65 @@ def test_submissions_are_located_by_file_and_folder(tmp_path):
     (tmp_path / "alice" / "regression.ipynb").write_text("{}")
     (tmp_path / "bob.ipynb").write_text("{}")
     found = locate_submissions(["regression"], [tmp_path])
-    assert found == {"alice": {"regression": tmp_path / "alice" / "regression.ipynb"},
-                     "bob": {"regression": tmp_path / "bob.ipynb"}}
-    assert list(locate_submissions(["regression"], [tmp_path / "alice"])) == ["alice"]
+    assert found.students == {"alice": {"regression": tmp_path / "alice" / "regression.ipynb"},
+                              "bob": {"regression": tmp_path / "bob.ipynb"}}
+    assert not found.refused
+    assert list(locate_submissions(["regression"], [tmp_path / "alice"]).students) == ["alice"]
+
+
+def test_a_folder_given_as_dot_is_named_after_itself(tmp_path, monkeypatch):
+    (tmp_path / "carol").mkdir()
+    (tmp_path / "carol" / "regression.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path / "carol")
+    assert list(locate_submissions(["regression"], [Path(".")]).students) == ["carol"]
+
+
+def test_a_class_folder_with_a_stray_notebook_of_its_own_is_a_clear_error(tmp_path):
+    for student in ("alice", "bob"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "regression.ipynb").write_text("{}")
+    (tmp_path / "class" / "regression.py").write_text("def add_bias(X):\n    return X\n")
+    with pytest.raises(LayoutError, match=r"holds a submission of its own \(regression.py\) and "
+                                          r"folders of other submissions \(alice, bob\)"):
+        locate_submissions(["regression"], [tmp_path / "class"])
+
+
+def test_names_that_clash_cost_only_the_clashing_submissions(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "regression.ipynb").write_text("{}")
+    for name in ["alice.py", "bob.ipynb", "grades.csv.ipynb", "results.sqlite.ipynb",
+                 "results.sqlite-wal.ipynb", "Feedback.ipynb"]:
+        (tmp_path / name).write_text("{}")
+    found = locate_submissions(["regression"], [tmp_path])
+    assert list(found.students) == ["bob"]
+    assert "2 submissions are named 'alice'" in found.refused["alice"]
+    assert {"grades.csv", "results.sqlite", "results.sqlite-wal", "Feedback"} <= set(found.refused)
+    assert "like one of the run's own files" in found.refused["grades.csv"]
+
+
+def test_an_undecodable_name_becomes_valid_text(tmp_path):
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(folder)
+    with open(folder + b"/regression.ipynb", "w") as handle:
+        handle.write("{}")
+    assert list(locate_submissions(["regression"], [tmp_path]).students) == ["caf\ufffd"]
+
+
+def test_a_clash_and_a_reserved_name_never_stop_the_run(reference, tmp_path):
+    submissions = tmp_path / "class"
+    (submissions / "alice").mkdir(parents=True)
+    honest = nbformat.writes(reference)
+    for path in [submissions / "alice" / "regression.ipynb", submissions / "alice.ipynb",
+                 submissions / "grades.csv.ipynb", submissions / "results.sqlite.ipynb",
+                 submissions / "zed.ipynb"]:
+        path.write_text(honest)
+    results = {r.student: r for r in grade_class(rubric_for(A), [submissions], tmp_path / "out")}
+    assert results["zed"].score == results["zed"].max_score > 0
+    assert {s: r.score for s, r in results.items() if s != "zed"} == {
+        "alice": 0, "grades.csv": 0, "results.sqlite": 0}
+    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("student,") and len(rows) == 5
+    assert (tmp_path / "out" / "results.sqlite").is_file() and (tmp_path / "out" / "zed" / "results.json").is_file()
 
 
 def test_moved_answer_cell_is_still_found(reference, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import subprocess
@@ -11,10 +12,36 @@ import pytest
 
 from autograder.building.build import BuildError, check_public_file
 from autograder.cli import main
+from autograder.sandbox import launch
 
 from conftest import ROOT, source_notebooks
 
 A = "01_regression"
+
+
+def rubric_tests(assignment: str, public_only: bool = False) -> dict[str, tuple[float, str]]:
+    """Test name -> (points, source) of an assignment's rubric, read from its test files, so
+    that no test hard-codes a total or a list of tests the rubric may change."""
+    names = ["test_public.py"] + ([] if public_only else ["test_hidden.py"])
+    tests = {}
+    for name in names:
+        text = (ROOT / "assignments" / assignment / name).read_text()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                points = sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                             and ast.unparse(d.func) == "pytest.mark.points")
+                tests[node.name] = (points, ast.get_source_segment(text, node))
+    return tests
+
+
+def rubric_points(assignment: str, public_only: bool = False) -> tuple[float, int]:
+    """(points, number of tests) of an assignment's rubric."""
+    tests = rubric_tests(assignment, public_only)
+    return sum(points for points, _ in tests.values()), len(tests)
+
+
+POINTS, TESTS = rubric_points(A)
+PUBLIC_POINTS, _ = rubric_points(A, public_only=True)
 
 
 @pytest.fixture
@@ -29,14 +56,14 @@ def submissions(built, tmp_path):
 def test_grade_writes_gradescope_results_csv_and_a_table(submissions, tmp_path, capsys):
     assert main(["--course", str(ROOT), "grade", "-a", A, str(submissions), "-o", str(tmp_path / "out")]) == 0
     table = capsys.readouterr().out
-    assert "ada" in table and "35/35" in table and "0/35" in table
+    assert "ada" in table and f"{POINTS:g}/{POINTS:g}" in table and f"0/{POINTS:g}" in table
     results = json.loads((tmp_path / "out" / "ada" / "results.json").read_text())
-    assert results["score"] == 35
+    assert results["score"] == POINTS and len(results["tests"]) == TESTS
     test = results["tests"][0]
     assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
     assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
-    assert [r["student"] for r in rows] == ["ada", "bo"] and rows[0]["total"] == "35" and rows[1]["total"] == "0"
+    assert [r["student"] for r in rows] == ["ada", "bo"] and rows[0]["total"] == f"{POINTS:g}" and rows[1]["total"] == "0"
     assert "test_normal_equations_on_diabetes" in rows[0]
 
 
@@ -45,7 +72,7 @@ def test_check_runs_public_tests_only_and_fails_until_done(built, capsys):
     out = capsys.readouterr().out
     assert "is not implemented yet" in out and "test_logistic_regression_reaches_accuracy_threshold" not in out
     assert main(["--course", str(ROOT), "check", str(source_notebooks(built, A)["regression"])]) == 0
-    assert "total: 13/13" in capsys.readouterr().out
+    assert f"total: {PUBLIC_POINTS:g}/{PUBLIC_POINTS:g}" in capsys.readouterr().out
 
 
 def test_verify_passes_for_the_committed_course(capsys):
@@ -80,3 +107,47 @@ def test_rubrics_of_different_assignments_do_not_mix(built):
                                         for n in COURSE.assignment(a).notebooks}).tests}
              for a in (first, second, first)]
     assert names[0] == names[2] and not names[0] & names[1]
+
+
+def test_thresholds_in_a_template_are_filled_from_course_yml():
+    from autograder.building.notebook import TemplateError, fill_thresholds
+
+    text = "at least **{{ thresholds.digits_accuracy }}** and {{thresholds.gain}}"
+    assert fill_thresholds(text, {"digits_accuracy": 0.93, "gain": 0.04}, "cell 3") == "at least **0.93** and 0.04"
+    with pytest.raises(TemplateError, match="cell 3 names .*thresholds.gain.* course.yml does not set"):
+        fill_thresholds(text, {"digits_accuracy": 0.93}, "cell 3")
+
+
+def test_only_hidden_tests_may_use_the_secret(tmp_path):
+    from autograder.course import Limits
+    from autograder.grading.grade import Rubric, grade_submission
+    from autograder.grading.rubric import RubricError
+
+    (tmp_path / "test_public.py").write_text(
+        "import pytest\n\n@pytest.mark.points(1)\ndef test_peeks(secret):\n    pass\n")
+    (tmp_path / "test_hidden.py").write_text(
+        "import pytest\n\n@pytest.mark.points(1)\ndef test_draws(secret):\n"
+        "    assert 0 <= secret.random() < 1\n")
+    hidden = Rubric("demo", [tmp_path / "test_hidden.py"], {"nb": []}, limits=Limits(time_per_test=5))
+    assert grade_submission(hidden, "s", {"nb": None}).tests[0].status == "passed"
+    public = Rubric("demo", [tmp_path / "test_public.py"], {"nb": []}, limits=Limits(time_per_test=5))
+    with pytest.raises(RubricError, match="only hidden tests may"):
+        grade_submission(public, "s", {"nb": None})
+
+
+def test_a_mixed_layout_is_a_clear_error_before_anything_is_graded(submissions, tmp_path, capsys):
+    (submissions / "regression.py").write_text("def add_bias(X):\n    return X\n")
+    assert main(["--course", str(ROOT), "grade", "-a", A, str(submissions), "-o", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "holds a submission of its own (regression.py) and folders of other submissions (ada, bo)" in error
+    assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+def test_a_submission_that_is_not_graded_is_named_and_costs_no_one_else(submissions, tmp_path, capsys):
+    (submissions / "ada.ipynb").write_text("{}")
+    assert main(["--course", str(ROOT), "grade", "-a", A, str(submissions), "-o", str(tmp_path / "out")]) == 0
+    shown = capsys.readouterr()
+    assert "1 submission(s) were not graded: ada (2 submissions are named 'ada'" in shown.err
+    assert "WARNING: weak isolation" not in shown.err or launch.detect_isolation().tier != "namespaces"
+    rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
+    assert [(r["student"], r["total"]) for r in rows] == [("ada", "0"), ("bo", "0")]

@@ -20,6 +20,7 @@ from autograder.grading.rubric import RubricError
 from autograder.building.variants import load_variants
 
 from conftest import COURSE, ROOT, rubric_for, source_notebooks
+from test_cli import POINTS
 
 distributed = pytest.importorskip("distributed")
 
@@ -116,7 +117,7 @@ def test_course_grade_cluster_resumes_grading_only_what_changed(scheduler, class
     assert sorted(first) == sorted(second) == ["reference", "untouched"]
     assert first["reference"] == second["reference"] and first["untouched"] != second["untouched"]
     scores = {r.student: r.score for r in load_results(out, A)}
-    assert scores["untouched"] == scores["reference"] == 35
+    assert scores["untouched"] == scores["reference"] == POINTS
     assert "isolation: on the cluster's workers: " in capsys.readouterr().err
 
 
@@ -143,7 +144,7 @@ def test_a_task_that_fails_on_a_worker_is_that_students_internal_error(scheduler
     results = grade_class(rubric_for(A), [classroom / "reference", classroom / "untouched"],
                           tmp_path / "out", cluster=scheduler)
     assert [(r.student, r.score, r.problems.get("grader")) for r in results] == [
-        ("reference", 35, None), ("untouched", 0, "internal error: OSError: disk on fire")]
+        ("reference", POINTS, None), ("untouched", 0, "internal error: OSError: disk on fire")]
 
 
 def test_a_broken_rubric_stops_a_cluster_run(scheduler, classroom, tmp_path):

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.gpu,
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_linear_model_trains_identically_on_gpu_and_cpu(loss):
-    X, y, X_test, _ = data.breast_cancer()
+    X, y, _, _, X_test, _ = data.breast_cancer()
     outputs = []
     for device in ["cpu", "cuda"]:
         model = torch_linear.LinearModel(X.shape[1]).to(device)

@@ -31,7 +31,7 @@ class DeviceBoundLeakyReLU(tn.LeakyReLUFunction):
 
 
 def digits64():
-    X, y, X_test, y_test = data.digits(seed=0)
+    X, y, _, _, X_test, y_test = data.digits(seed=0)
     return X[:400], y[:400], X_test, y_test
 
 
@@ -95,7 +95,7 @@ def test_training_agrees_on_gpu_and_cpu(shuffle):
 
 
 def test_train_moves_a_cpu_model_to_the_gpu_and_reaches_the_threshold():
-    X, y, X_test, y_test = data.digits(seed=0)
+    X, y, _, _, X_test, y_test = data.digits(seed=0)
     torch.manual_seed(0)
     model = tn.TwoLayerMLP(64, 100, 10, dropout=0.2)
     history = tn.train(model, tn.make_loader(X, y), device="cuda")

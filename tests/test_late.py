@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 
 import pytest
 import yaml
 
+from autograder import cli
 from autograder.grading.output import gradescope_results
 from autograder.grading import batch
 from autograder.grading.batch import grade_class
@@ -17,6 +19,7 @@ from autograder.grading.late import Deadline, apply_lateness, newest_mtime, read
 from autograder.grading.store import ResultStore
 
 from conftest import ROOT, rubric_for, source_notebooks
+from test_cli import POINTS
 
 A = "01_regression"
 DUE = dt.datetime(2026, 10, 16, 23, 59, tzinfo=dt.timezone.utc)
@@ -146,16 +149,36 @@ def late_class(built, tmp_path_factory):
     os.utime(folder / "class" / "bob" / "regression.ipynb", (0, after(hours=-2).timestamp()))
     deadline = Deadline(DUE, POLICY)
     results = grade_class(rubric_for(A), [folder / "class"], folder / "out", deadline=deadline,
-                          submitted_at={"alice": after(days=1, hours=3)})
+                          submitted_at={"alice": after(days=1, hours=3)}, file_times=True)
     return folder, {r.student: r for r in results}
+
+
+def test_file_times_are_not_evidence_unless_the_instructor_opts_in(late_class, tmp_path, capsys):
+    """A student can set their files' times (touch, an archive): a submission no manifest
+    lists has no time and no penalty, the run says so, and file times count only on request."""
+    folder, _ = late_class
+    shutil.copytree(folder / "class", tmp_path / "class")
+    os.utime(tmp_path / "class" / "bob" / "regression.ipynb", (0, after(days=20).timestamp()))
+    manifest = {"alice": after(days=1, hours=3)}
+    plain = {r.student: r for r in grade_class(rubric_for(A), [tmp_path / "class"], tmp_path / "plain",
+                                               deadline=Deadline(DUE, POLICY), submitted_at=manifest)}
+    assert (plain["bob"].submitted_at, plain["bob"].penalty_percent) == (None, 0)
+    assert plain["bob"].score == plain["bob"].max_score
+    assert plain["alice"].penalty_percent == 20
+    cli._warn_lateness(list(plain.values()), manifest, penalized=True, file_times=False)
+    assert "no late penalty was applied to bob" in capsys.readouterr().err
+    opted = {r.student: r for r in grade_class(rubric_for(A), [tmp_path / "class"], tmp_path / "opted",
+                                               deadline=Deadline(DUE, POLICY), submitted_at=manifest,
+                                               file_times=True)}
+    assert (opted["bob"].days_late, opted["bob"].penalty_percent) == (20, 30)
 
 
 def test_each_result_records_its_time_days_late_penalty_and_raw_score(late_class):
     folder, results = late_class
     alice, bob = results["alice"], results["bob"]
-    assert (alice.raw_score, alice.days_late, alice.penalty_percent, alice.score) == (35, 2, 20, 28)
+    assert (alice.raw_score, alice.days_late, alice.penalty_percent, alice.score) == pytest.approx((POINTS, 2, 20, 0.8 * POINTS))
     assert alice.submitted_at == after(days=1, hours=3).isoformat()
-    assert (bob.raw_score, bob.days_late, bob.penalty_percent, bob.score) == (35, 0, 0, 35)
+    assert (bob.raw_score, bob.days_late, bob.penalty_percent, bob.score) == (POINTS, 0, 0, POINTS)
     assert bob.submitted_at == after(hours=-2).isoformat()
     assert alice.files == {"regression": str((folder / "class" / "alice" / "regression.ipynb").resolve())}
     stored = ResultStore(folder / "out" / "results.sqlite").results(A)
@@ -169,7 +192,7 @@ def test_resuming_with_a_new_policy_reprices_without_regrading(late_class, monke
     kinder = Deadline(DUE, LatePolicy(percent_per_day=5), {"bob": after(days=1)})
     results = {r.student: r for r in grade_class(
         rubric_for(A), [folder / "class"], folder / "out", resume=True, deadline=kinder,
-        submitted_at={"alice": after(days=1, hours=3)})}
-    assert (results["alice"].score, results["alice"].penalty_percent) == (31.5, 10)
+        submitted_at={"alice": after(days=1, hours=3)}, file_times=True)}
+    assert (results["alice"].score, results["alice"].penalty_percent) == pytest.approx((0.9 * POINTS, 10))
     stored = ResultStore(folder / "out" / "results.sqlite").results(A)
-    assert stored["alice"]["score"] == 31.5
+    assert stored["alice"]["score"] == pytest.approx(0.9 * POINTS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -237,12 +239,154 @@ def test_submitted_files_reach_the_worker_and_stay_intact(tier, tmp_path):
                       files={"checkpoint.pt": str(tmp_path / "checkpoint.pt")})
     with loaded(program, Limits(time_per_test=5), launch.detect_isolation(tier)) as submission:
         assert submission.read("checkpoint.pt") == "weights"
-        if tier == "namespaces":
-            with pytest.raises(StudentError, match="PermissionError|OSError"):
-                submission.overwrite("checkpoint.pt")
-        else:  # root may write its private copy; the submitted file stays intact
+        with pytest.raises(StudentError, match="PermissionError"):  # even as root: no capabilities
             submission.overwrite("checkpoint.pt")
     assert (tmp_path / "checkpoint.pt").read_text() == "weights"
+
+
+LIMIT_PROBES = '''
+import errno, os, resource
+
+def raise_limits():
+    """Try to lift the hard value of every resource limit the worker runs under."""
+    outcomes = {}
+    for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC"):
+        which = getattr(resource, name)
+        soft, hard = resource.getrlimit(which)
+        lifted = []
+        for attempt in [(resource.RLIM_INFINITY, resource.RLIM_INFINITY), (hard, hard * 2 + 1)]:
+            try:
+                resource.setrlimit(which, attempt)
+                lifted.append(attempt)
+            except (ValueError, OSError):
+                pass
+        outcomes[name] = "unlimited" if hard == resource.RLIM_INFINITY else lifted or "held"
+    return outcomes
+
+def make_files(limit):
+    """Create empty files (inodes) until the folder refuses one; how many, and why it stopped."""
+    count = 0
+    try:
+        while count < limit:
+            os.mknod(f"empty-{count}")
+            count += 1
+    except OSError as error:
+        return count, errno.errorcode[error.errno]
+    return count, "no limit"
+
+def read_other_processes(pid):
+    """Everything of another process, and of the machine, the worker must not read."""
+    outcomes = {}
+    for path in [f"/proc/{pid}/environ", f"/proc/{pid}/cmdline", f"/proc/{pid}/maps",
+                 f"/proc/{pid}/status", "/proc/1/cmdline", "/etc/shadow", "/etc/hostname",
+                 "/proc/sys/kernel/hostname", "/dev/vda", "/sys/class/net"]:
+        try:
+            with open(path, "rb") as handle:
+                outcomes[path] = handle.read(4096).decode(errors="replace")
+        except OSError as error:
+            outcomes[path] = error.strerror
+    try:
+        outcomes["/proc"] = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError as error:
+        outcomes["/proc"] = error.strerror
+    with open("/proc/self/status") as handle:
+        outcomes["own status"] = handle.read(100)
+    return outcomes
+
+def forge_replies():
+    """Write well-formed replies, claiming the sandbox failed, into every descriptor."""
+    import json, struct
+    for fd in range(3, 40):
+        for number in [None, *range(0, 8)]:
+            text = json.dumps({"ok": True, "id": number, "value": "forged", "buffers": [],
+                               "sandbox_error": "forged", "confined": []}).encode()
+            try:
+                os.write(fd, struct.pack(">Q", len(text)) + text)
+            except OSError:
+                pass
+    return "real"
+
+def echo(value):
+    return value
+'''
+
+
+def limit_probes(tier: str, limits: Limits | None = None, cells: str = ""):
+    program = Program([Cell("probes", LIMIT_PROBES + cells)])
+    return loaded(program, limits or Limits(time_per_test=20), launch.detect_isolation(tier))
+
+
+@pytest.mark.parametrize("tier", CONFINED + ["limits"])
+def test_no_resource_limit_can_be_lifted_from_student_code(tier):
+    with limit_probes(tier) as student:
+        assert student.raise_limits() == {name: "held" for name in
+                                          ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC")}
+
+
+@pytest.mark.parametrize("tier", CONFINED + ["limits"])
+def test_the_workers_folder_holds_at_most_its_file_limit(tier):
+    """Empty files cost kernel memory that no resource limit counts: the folder's tmpfs
+    limits their number."""
+    with limit_probes(tier, Limits(time_per_test=20, tmp_files=300)) as student:
+        count, reason = student.make_files(100_000)
+        assert count < 300 and reason == "ENOSPC"
+        assert student.echo(1) == 1  # the worker goes on
+
+
+def test_without_a_mount_of_its_own_the_folder_is_watched(tmp_path):
+    """Where the worker may not mount (root without CAP_SYS_ADMIN, as in Docker), the grader
+    measures its folder and kills it past the file limit."""
+    if os.geteuid() != 0:
+        pytest.skip("simulates a container's root: needs root")
+    script = tmp_path / "grade.py"
+    script.write_text(f"""
+import sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from test_sandbox import limit_probes
+from autograder.course import Limits
+from autograder.sandbox.client import StudentError
+for tier in ["syscalls", "limits"]:
+    with limit_probes(tier, Limits(time_per_test=20, tmp_files=300)) as student:
+        try:
+            print(tier, student.make_files(100_000))
+        except StudentError as error:
+            print(tier, error)
+""")
+    drop_sys_admin = "import ctypes; ctypes.CDLL(None).prctl(24, 21, 0, 0, 0)"  # PR_CAPBSET_DROP CAP_SYS_ADMIN
+    result = subprocess.run([sys.executable, "-c", f"{drop_sys_admin}; import os, sys; "
+                             f"os.execv(sys.executable, [sys.executable, {str(script)!r}])"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout + result.stderr
+    for line in lines:
+        assert "killed: its folder held more than 300 files" in line, line
+
+
+@confined_tiers
+def test_worker_sees_no_other_process_and_no_secret_file(tier):
+    holder = subprocess.Popen(["sleep", "60"], env={"COURSE_SECRET": "hunter2"})
+    try:
+        with limit_probes(tier) as student:
+            seen = student.read_other_processes(holder.pid)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "hunter2" not in str(seen)
+    own = seen.pop("own status")
+    assert own.startswith("Name:")
+    listed = seen.pop("/proc")
+    assert listed in ("Permission denied", []) or set(listed) <= {"1", "2"}, listed
+    assert set(seen.values()) <= {"Permission denied", "No such file or directory"}, seen
+
+
+@pytest.mark.parametrize("tier", CONFINED + ["limits"])
+def test_a_forged_reply_changes_only_the_students_own_answers(tier):
+    """Messages student code writes into the reply pipe, even well-formed and claiming the
+    sandbox failed, never raise a sandbox error: they are the student's data."""
+    with limit_probes(tier, cells="\nforge_replies()\n") as student:
+        assert student.forge_replies() in ("real", "forged")
+        answers = [student.echo(n) for n in range(12)]
+        assert answers[-1] == 11 and set(answers) <= set(range(12)) | {"forged"}
 
 
 def test_extra_files_are_found_beside_the_notebook_and_links_refused(tmp_path):
@@ -268,3 +412,29 @@ def test_memory_cgroup_limits_a_worker_that_has_no_address_space_limit():
             submission.hog(2048)
     pool.close()
     assert set(__import__("pathlib").Path("/sys/fs/cgroup/memory").glob("course-worker-*")) <= groups
+
+
+def test_the_graders_own_fixtures_never_take_the_students_time(tmp_path):
+    from autograder.grading.grade import Rubric, grade_submission
+
+    (tmp_path / "test_hidden.py").write_text(
+        "import time\nimport pytest\n\n@pytest.fixture\ndef slow_data():\n    time.sleep(2)\n    return 1\n\n"
+        "@pytest.mark.points(1)\n@pytest.mark.time_limit(1)\ndef test_quick(student, slow_data):\n"
+        "    assert student.answer() == slow_data\n")
+    (tmp_path / "nb.py").write_text("def answer():\n    return 1\n")
+    rubric = Rubric("demo", [tmp_path / "test_hidden.py"], {"nb": []}, limits=Limits(time_per_test=1))
+    assert grade_submission(rubric, "s", {"nb": tmp_path / "nb.py"}).tests[0].status == "passed"
+
+
+def test_landlock_never_grants_a_hidden_package_installed_beside_the_libraries(monkeypatch, tmp_path):
+    """A non-editable install copies reference/ into site-packages: Landlock grants every
+    entry of the environment but that one."""
+    site = tmp_path / "env" / "lib" / "site-packages"
+    for folder in [site / "reference", site / "numpy", tmp_path / "env" / "bin"]:
+        folder.mkdir(parents=True)
+    monkeypatch.setattr(launch, "_python_dirs", lambda: [str(tmp_path / "env")])
+    monkeypatch.setattr(launch, "_hidden_packages", lambda: [str(site / "reference")])
+    readable = launch.landlock_policy(launch.Isolation("syscalls", ""), "/tmp/work")["landlock"]["read"]
+    assert {str(site / "numpy"), str(tmp_path / "env" / "bin")} <= set(readable)
+    hidden = str(site / "reference")
+    assert not [p for p in readable if hidden.startswith(p) or p.startswith(hidden)]

@@ -17,11 +17,12 @@ from autograder.grading import cluster as dask_cluster
 from autograder.grading.grade import Rubric
 from autograder.grading.late import Deadline, apply_lateness, newest_mtime
 from autograder.grading.locate import locate_submissions
-from autograder.grading.parallel import grade_in_process, grade_safely, internal_error, local_pool
+from autograder.grading.output import GRADES_CSV, RESULTS_DB, write_grades_csv, write_results
+from autograder.grading.parallel import grade_in_process, grade_safely, internal_error, local_pool, not_graded
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import RubricError
 from autograder.grading.store import ResultStore, hash_files
-from autograder.grading.output import write_grades_csv, write_results
+from autograder.grading.text import terminal_line
 from autograder.sandbox import launch
 
 
@@ -29,24 +30,28 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
                 isolation: launch.Isolation | None = None, workers: int = 1,
                 resume: bool = False, deadline: Deadline | None = None,
                 submitted_at: dict[str, dt.datetime] | None = None,
-                cluster: str | None = None) -> list[SubmissionResult]:
+                cluster: str | None = None, file_times: bool = False) -> list[SubmissionResult]:
     """Grade every student found in ``paths`` with ``workers`` grading processes, or on the
     Dask cluster whose scheduler is at ``cluster`` (e.g. ``tcp://host:8786``).
 
     Each result is stored (``outdir/results.sqlite``) and written (``outdir/<student>/
     results.json``) as soon as it is known; with ``resume``, a student whose submission and
-    rubric are unchanged since their stored result is not graded again. A submission that
-    breaks the grader itself is recorded with the error and the run goes on; a broken
-    rubric stops the run, since it would fail every student.
+    rubric are unchanged since their stored result is not graded again (unless the grader
+    failed on it). A submission that breaks the grader itself, or that cannot be graded under
+    its name (two submissions with one name), is recorded with the reason and the run goes
+    on; a broken rubric stops the run, since it would fail every student.
 
-    Each result records its files, its submission time (from ``submitted_at``, else the
-    files' newest mtime) and, against ``deadline``, its days late and late penalty.
+    Each result records its files, its submission time (from ``submitted_at``; from the
+    files' newest mtime only with ``file_times``, since a student can set those) and,
+    against ``deadline``, its days late and late penalty.
     """
-    run = ClassRun(rubric, Path(outdir), locate_submissions(rubric.notebooks, paths),
-                   deadline, submitted_at or {})
+    located = locate_submissions(rubric.notebooks, paths)
+    run = ClassRun(rubric, Path(outdir), located.students, deadline, submitted_at or {}, file_times)
     try:
         todo = run.plan(resume)
-        with run.progress():
+        with run.progress(len(located.refused)):
+            for student, reason in located.refused.items():
+                run.record(student, not_graded(rubric, student, reason))
             if cluster and todo:
                 _grade_on_cluster(run, todo, cluster, isolation)
             elif workers <= 1 or len(todo) <= 1:
@@ -60,7 +65,7 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
     finally:
         run.store.close()
     ordered = [run.results[s] for s in sorted(run.results)]
-    write_grades_csv(ordered, run.outdir / "grades.csv")
+    write_grades_csv(ordered, run.outdir / GRADES_CSV)
     return ordered
 
 
@@ -74,17 +79,18 @@ class ClassRun:
     students: dict[str, dict[str, Path | None]]  # student -> notebook name -> file
     deadline: Deadline | None
     submitted_at: dict[str, dt.datetime]
+    file_times: bool = False  # whether a student missing from submitted_at counts by file times
     results: dict[str, SubmissionResult] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.store = ResultStore(self.outdir / "results.sqlite")
+        self.store = ResultStore(self.outdir / RESULTS_DB)
         self.rubric_hash = self.rubric.fingerprint()
         self.hashes = {s: hash_files(self._paths(s)) for s in self.students}
         self.bar = None
 
     def _paths(self, student: str) -> list[Path]:
         """The student's notebooks and the extra files the rubric asks for beside them."""
-        files = [p for p in self.students[student].values() if p is not None]
+        files = [p for p in self.students.get(student, {}).values() if p is not None]
         folders = {Path(p).parent for p in files}
         return files + [folder / name for folder in folders for name in self.rubric.files]
 
@@ -96,7 +102,7 @@ class ClassRun:
         for student, files in self.students.items():
             current = resume and student in stored and self.store.is_current(
                 self.rubric.assignment, student, self.hashes[student], self.rubric_hash)
-            if not current:
+            if not current or "grader" in stored[student].get("problems", {}):  # the grader failed
                 todo[student] = files
                 continue
             kept = SubmissionResult.from_dict(stored[student])
@@ -105,9 +111,10 @@ class ClassRun:
                 self._save(student, self.results[student])
         return todo
 
-    def progress(self) -> tqdm:
-        """The progress bar (a context manager); ``record`` advances it."""
-        self.bar = tqdm(total=len(self.students), initial=len(self.results), unit="submission",
+    def progress(self, refused: int = 0) -> tqdm:
+        """The progress bar (a context manager) over the students and ``refused`` submissions
+        that are not graded; ``record`` advances it."""
+        self.bar = tqdm(total=len(self.students) + refused, initial=len(self.results), unit="submission",
                         desc=f"grading {self.rubric.assignment}", disable=None, leave=False)
         return self.bar
 
@@ -120,20 +127,23 @@ class ClassRun:
             if result.problems or result.score < result.max_score:
                 reason = next(iter(result.problems.values()), None) or next(
                     (t.output for t in result.tests if t.status != "passed"), "")
-                self.bar.write(f"{student}: {result.score:g}/{result.max_score:g}  {reason[:100]}")
+                score = f"{result.score:g}/{result.max_score:g}"
+                self.bar.write(terminal_line(f"{student}: {score}  {reason}", 140))
             self.bar.update()
 
     def _stamp(self, student: str, result: SubmissionResult) -> SubmissionResult:
         """``result`` with its files, submission time and late penalty."""
-        files = self.students[student]
-        when = self.submitted_at.get(student) or newest_mtime(self._paths(student))
+        files = self.students.get(student, {})
+        when = self.submitted_at.get(student)
+        if when is None and self.file_times:
+            when = newest_mtime(self._paths(student))
         result = dataclasses.replace(result, files={n: str(Path(p).resolve()) for n, p in files.items()
                                                    if p is not None})
         return apply_lateness(result, self.deadline, when)
 
     def _save(self, student: str, result: SubmissionResult) -> None:
-        self.store.put(self.rubric.assignment, student, self.hashes[student], self.rubric_hash,
-                       result.to_dict())
+        self.store.put(self.rubric.assignment, student, self.hashes.get(student, "not graded"),
+                       self.rubric_hash, result.to_dict())
         write_results(result, self.outdir)
 
 

@@ -16,6 +16,7 @@ import nbformat
 
 from autograder.grading.program import defined_names, is_answer, is_setup
 from autograder.grading.program import Cell, Program
+from autograder.sandbox import wire
 
 MAX_BYTES = 20 << 20
 
@@ -128,7 +129,9 @@ def read_submission(path: Path) -> dict[str, list[dict]] | str:
 
 def _parse_notebook(label: str, text: str) -> dict:
     try:
-        data = json.loads(text)
+        data = wire.loads(text)  # a lone surrogate escaped in the JSON becomes U+FFFD
+    except RecursionError:
+        raise Unreadable(f"{label} is nested too deeply to be a notebook") from None
     except json.JSONDecodeError as error:
         raise Unreadable(f"{label} is not valid notebook JSON (line {error.lineno}, column "
                          f"{error.colno}: {error.msg}); open it in Jupyter to repair it") from None

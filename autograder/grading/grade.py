@@ -6,6 +6,7 @@ the worker behind the ``student`` proxy.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import io
@@ -24,6 +25,7 @@ from autograder.grading.proxy import Controls
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import GradingPlugin, RubricError
 from autograder.sandbox import launch
+from autograder.sandbox.client import SandboxError
 from autograder.sandbox.pool import WorkerPool
 
 RUBRIC_INI = Path(__file__).with_name("rubric.ini")
@@ -41,6 +43,8 @@ class Rubric:
     files: list[str] = field(default_factory=list)  # extra files each submission brings
     device: str = "cpu"  # where the submission's training runs ("cuda" on a GPU)
     reference: Path | None = None  # the reference package the hidden tests compare against
+    only: list[str] = field(default_factory=list)  # run only these tests (all when empty)
+    until_first_failure: bool = False  # stop at the first failed test (enough to show a loss)
 
     @classmethod
     def for_assignment(cls, course: Course, assignment_id: str, public_only: bool = False) -> "Rubric":
@@ -63,11 +67,59 @@ class Rubric:
         notebooks, thresholds, limits."""
         from autograder.grading.store import hash_files
 
-        reference = sorted(self.reference.rglob("*.py")) if self.reference else []
-        code = hash_files(list(self.test_files) + reference)
+        code = hash_files(list(self.test_files) + self.reference_modules())
         settings = json.dumps([self.instructor, self.thresholds, self.limits.model_dump(),
                                self.files, self.device], sort_keys=True, default=str)
         return hashlib.sha256((code + settings).encode()).hexdigest()
+
+    def reference_modules(self) -> list[Path]:
+        """The modules of the reference package that the rubric's tests import, directly or
+        through each other (with the package's ``__init__`` files), found by parsing them:
+        all of ``reference/`` that grading this assignment needs."""
+        if self.reference is None:
+            return []
+        found: set[Path] = set()
+        pending, seen = list(self.test_files), set()
+        while pending:
+            path = Path(pending.pop())
+            if path in seen:
+                continue
+            seen.add(path)
+            for module in _modules_imported(path, self.reference):
+                found.add(module)
+                pending.append(module)
+        return sorted(found)
+
+
+def _modules_imported(path: Path, package: Path) -> list[Path]:
+    """The files of ``package`` (a folder) that the module at ``path`` imports."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    inside = path.is_relative_to(package.parent)
+    here = list(path.relative_to(package.parent).with_suffix("").parts) if inside else []
+    if here[-1:] == ["__init__"]:
+        here[-1] = ""  # a package's __init__ imports relative to the package itself
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = (here[:len(here) - node.level] if node.level else []) + (node.module or "").split(".")
+            base = [part for part in base if part]
+            names += [base] + [base + [alias.name] for alias in node.names]
+    files = []
+    for parts in names:
+        if parts[:1] != [package.name]:
+            continue
+        for depth in range(1, len(parts) + 1):
+            folder = package.parent.joinpath(*parts[:depth])
+            module = folder.with_suffix(".py")
+            files += [f for f in (folder / "__init__.py", module) if f.is_file()]
+            if not folder.is_dir():
+                break
+    return files
 
 
 def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None],
@@ -89,6 +141,8 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
     finally:
         _forget_modules(rubric.test_files)
         controls.close()
+    if controls.sandbox_failure:  # the machine's fault: this submission is not graded
+        raise SandboxError(controls.sandbox_failure)
     if plugin.errors:
         raise RubricError(f"the rubric for {rubric.assignment} is broken: " + "; ".join(plugin.errors))
     if not plugin.results:
@@ -111,7 +165,9 @@ def pytest_args(rubric: Rubric) -> list[str]:
     return [str(f) for f in rubric.test_files] + [
         "-c", str(RUBRIC_INI), "--rootdir", str(rubric.test_files[0].parent),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
-        "-p", "no:unraisableexception", "--import-mode=importlib"]
+        "-p", "no:unraisableexception", "--import-mode=importlib"] + (
+        ["-k", " or ".join(rubric.only)] if rubric.only else []) + (
+        ["-x"] if rubric.until_first_failure else [])
 
 
 def choose_device(requested: str) -> tuple[str, str | None]:

@@ -1,8 +1,10 @@
 """Lateness: when a submission was handed in, how many days late it is, and what that costs.
 
 A submission's time comes from a manifest (a CSV with columns ``student,submitted_at``,
-ISO-8601 times with a zone) or, for students it does not list, from the newest
-modification time of the submission's files. A submission is late by
+ISO-8601 times with a zone). File times are not evidence (``touch`` or an archive sets
+them), so a student the manifest does not list has no submission time and no penalty,
+unless the instructor opts in to the newest modification time of the submission's files
+(``course grade --late-from-file-times``). A submission is late by
 ``ceil((submitted_at - due - grace) / 1 day)`` days (0 when not after the grace period), and
 loses ``min(max_percent, percent_per_day * days_late)`` percent of its raw score. A student's
 extension replaces the assignment's due date for that student.

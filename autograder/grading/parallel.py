@@ -37,10 +37,14 @@ def grade_safely(rubric: Rubric, student: str, files: dict, isolation: launch.Is
 
 
 def internal_error(rubric: Rubric, student: str, error: BaseException) -> SubmissionResult:
-    """The result of a student whose grading failed in the grader itself: no points, the error."""
-    return SubmissionResult(rubric.assignment, student, 0.0, 0.0, [],
-                            {"grader": f"internal error: {type(error).__name__}: {error}"},
-                            "unknown", 0.0)
+    """The result of a student whose grading failed in the grader itself: no points, the error
+    (as the problem ``grader``, which ``--resume`` grades again)."""
+    return not_graded(rubric, student, f"internal error: {type(error).__name__}: {error}", "grader")
+
+
+def not_graded(rubric: Rubric, student: str, reason: str, problem: str = "submission") -> SubmissionResult:
+    """The result of a student who was not graded: no points, and why."""
+    return SubmissionResult(rubric.assignment, student, 0.0, 0.0, [], {problem: reason}, "unknown", 0.0)
 
 
 def grade_in_process(rubric: Rubric, student: str, files: dict,

@@ -17,7 +17,7 @@ import time
 from autograder.course import Limits
 from autograder.grading.program import Cell, Program
 from autograder.sandbox import launch, wire
-from autograder.sandbox.client import StudentError, Worker
+from autograder.sandbox.client import SandboxError, StudentError, Worker
 from autograder.sandbox.pool import WorkerPool
 from autograder.student.checks import Opaque
 
@@ -36,10 +36,12 @@ class Controls:
         self.student = Submission(self)
         self.generation = 0
         self.warnings: list[str] = []  # what the latest call warned
+        self.modified: list[str] = []  # the arguments the latest call changed in place
         self.deadline: float | None = None  # of the running test
         self._worker: Worker | None = None
         self._skipped: dict[str, str] = {}  # cells left out because loading them broke the worker
         self._cell_errors: dict[str, str] = {}  # cells that raised while the worker loaded them
+        self.sandbox_failure: str | None = None  # why no worker could confine itself, if none could
 
     # -- what the rubric plugin and the grader use
 
@@ -74,6 +76,8 @@ class Controls:
     def _ensure_worker(self) -> Worker:
         if self.program.fatal:
             raise StudentError(self.program.fatal)
+        if self.sandbox_failure:
+            raise SandboxError(self.sandbox_failure)
         if self._worker is not None and self._worker.alive:
             return self._worker
         self.generation += 1
@@ -84,6 +88,9 @@ class Controls:
             try:
                 worker.load([{"name": c.name, "source": c.source} for c in cells],
                             self.limits.time_per_test)
+            except SandboxError as error:
+                self.sandbox_failure = str(error)
+                raise
             except StudentError as error:
                 worker.kill()
                 culprit = self._culprit(cells, worker)
@@ -93,8 +100,8 @@ class Controls:
                                                             f"running cell '{culprit}'")
                 continue
             self._worker = worker
-            self._cell_errors = {name: format_error(report["error"])
-                                 for name, report in worker.cell_report.items() if report.get("error")}
+            self._cell_errors = {name: format_error(report["error"]) for name, report
+                                 in worker.cell_report.items() if type(report.get("error")) is dict}
             return worker
 
     @staticmethod
@@ -115,8 +122,9 @@ class Controls:
             self.deadline += time.monotonic() - started
         deadline = self.deadline if self.deadline is not None else time.monotonic() + self.limits.time_per_test
         reply, out = worker.request(header, buffers, deadline, what)
-        raised = reply.get("warnings")
+        raised, modified = reply.get("warnings"), reply.get("modified")
         self.warnings = [str(w) for w in raised] if type(raised) is list else []
+        self.modified = [str(m) for m in modified] if type(modified) is list else []
         if reply.get("ok") is True:
             try:
                 return wire.decode(reply.get("value"), out, self._handle)
@@ -229,6 +237,7 @@ def fetch(remote: Remote):
 
 
 def format_error(error: dict) -> str:
+    """An exception the worker described (type, message, where), as one line."""
     text = f"{error.get('type', 'Error')}: {error.get('message', '')}".strip().rstrip(":")
-    where = error.get("where") or []
-    return text + (f" ({where[-1]})" if where else "")
+    where = error.get("where")
+    return text + (f" ({where[-1]})" if type(where) is list and where else "")

@@ -6,7 +6,9 @@ pages) reads these, and nothing else of a grading run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+HIDDEN_FAILED = "hidden test failed"
 
 
 @dataclass
@@ -19,6 +21,14 @@ class TestResult:
     output: str  # the reason, for a failed test
     visibility: str  # "visible" or "after_published"
     duration: float
+
+    def as_students_see_it(self) -> "TestResult":
+        """This test as every page and export a student reads shows it: a hidden test by
+        its name and points only (no docstring, no output)."""
+        if self.visibility == "visible":
+            return self
+        return replace(self, description=self.name,
+                       output="" if self.status == "passed" else HIDDEN_FAILED)
 
 
 @dataclass

@@ -9,6 +9,9 @@ students) and ``test_hidden.py`` (never released). They use:
 * the ``grader`` fixture: the grader's controls over it (``grader.warnings``: what the
   latest call warned; ``grader.printed``: what the submission printed);
 * the ``rng`` fixture: a NumPy generator seeded from the test's name;
+* the ``secret`` fixture (hidden tests only): a NumPy generator seeded from the hidden test
+  file's own bytes, which no worker and no student sees; it draws the held-out views of
+  ``autograder.student.heldout`` and the data a generator makes for a threshold;
 * the ``thresholds`` fixture: this assignment's ``thresholds`` from ``course.yml``;
 * the ``device`` fixture: "cuda" when grading on a GPU (``course grade --device cuda``),
   else "cpu"; pass it to the student's training code.
@@ -19,17 +22,18 @@ until grades are published.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from autograder.course import HIDDEN_TESTS
 from autograder.grading.proxy import Controls, Submission
 from autograder.grading.results import TestResult
-from autograder.sandbox.client import SandboxError, StudentError
+from autograder.sandbox.client import StudentError
 
-HIDDEN_FILE = "test_hidden.py"
 MARKERS = [
     "points(n): points a passing test earns (required)",
     "time_limit(seconds): wall-clock limit for the student's code in this test",
@@ -70,6 +74,16 @@ class GradingPlugin:
     def rng(self, request) -> np.random.Generator:
         return np.random.default_rng(zlib.crc32(request.node.name.encode()))
 
+    @pytest.fixture
+    def secret(self, request) -> np.random.Generator:
+        path = Path(str(request.node.fspath))
+        if path.name != HIDDEN_TESTS:
+            message = f"{request.node.nodeid} uses the secret fixture, but only hidden tests may"
+            self.errors.append(message)
+            raise RubricError(message)
+        digest = hashlib.sha256(path.read_bytes() + request.node.name.encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
     @pytest.fixture(scope="session")
     def thresholds(self) -> dict:
         return self._thresholds
@@ -97,7 +111,10 @@ class GradingPlugin:
         if report.failed:
             self.errors.append(f"cannot collect {report.nodeid}: {report.longreprtext[-2000:]}")
 
-    def pytest_runtest_setup(self, item):
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        """The test's deadline starts with its body: the grader's own fixtures (loading a data
+        set, importing a library for the first time) never take the student's time."""
         marker = item.get_closest_marker("time_limit")
         self.controls.start_test(marker.args[0] if marker else self.controls.limits.time_per_test)
 
@@ -112,11 +129,9 @@ class GradingPlugin:
             self._record(item, report, call)
 
     def _record(self, item, report, call) -> None:
-        if call.excinfo is not None and isinstance(call.excinfo.value, SandboxError):
-            self.errors.append(str(call.excinfo.value))
         marker = item.get_closest_marker("points")
         points = float(marker.args[0]) if marker and marker.args else 0.0
-        hidden = Path(str(item.fspath)).name == HIDDEN_FILE or item.get_closest_marker("hidden")
+        hidden = Path(str(item.fspath)).name == HIDDEN_TESTS or item.get_closest_marker("hidden")
         doc = (item.obj.__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
         passed = report.passed
         self.results[item.name] = TestResult(

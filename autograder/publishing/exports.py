@@ -2,13 +2,15 @@
 
 Each exporter turns the stored results of one assignment into the format another system
 reads: nbgrader's gradebook, Gradescope's and PrairieLearn's results.json, GitHub
-Classroom's autograding results, and a CSV for a learning-management system.
+Classroom's autograding results, and a CSV for a learning-management system. Every format
+a student reads shows a hidden test by its name and points only
+(``TestResult.as_students_see_it``). The Gradescope bundle carries one assignment's rubric
+and only the reference modules that rubric imports.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import stat
@@ -18,8 +20,9 @@ import zipfile
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.grading.results import SubmissionResult
-from autograder.grading.output import write_results
+from autograder.grading.grade import Rubric
+from autograder.grading.output import EXPORTS, RESULTS_DB, write_csv, write_results
+from autograder.grading.results import SubmissionResult, TestResult
 from autograder.grading.store import ResultStore
 
 FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
@@ -31,9 +34,9 @@ class ExportError(Exception):
 
 def load_results(outdir: Path, assignment: str) -> list[SubmissionResult]:
     """The stored results of ``assignment`` in the grading run ``outdir``, by student."""
-    database = Path(outdir) / "results.sqlite"
+    database = Path(outdir) / RESULTS_DB
     if not database.is_file():
-        raise ExportError(f"{outdir} holds no results.sqlite: run `course grade -a {assignment} "
+        raise ExportError(f"{outdir} holds no {RESULTS_DB}: run `course grade -a {assignment} "
                           f"... -o {outdir}` first")
     store = ResultStore(database)
     try:
@@ -47,7 +50,7 @@ def load_results(outdir: Path, assignment: str) -> list[SubmissionResult]:
 
 def to_gradescope(results: list[SubmissionResult], dest: Path) -> list[Path]:
     """``dest/<student>/results.json`` in Gradescope's format."""
-    return [write_results(r, dest) for r in results]
+    return [path for r in results if (path := write_results(r, dest))]
 
 
 def github_classroom(result: SubmissionResult) -> dict:
@@ -55,9 +58,9 @@ def github_classroom(result: SubmissionResult) -> dict:
     ``<RUNNER>_RESULTS``): it adds up the tests' ``score`` and the runner's ``max_score``, so a
     late penalty is one more test with negative points."""
     tests = [{"name": t.name, "status": "pass" if t.status == "passed" else "fail",
-              "message": t.output if t.visibility == "visible" else (t.output and "hidden test failed"),
-              "test_code": t.description, "filename": "", "line_no": 0,
-              "execution_time": f"{t.duration:g}s", "score": t.score} for t in result.tests]
+              "message": t.output, "test_code": t.description, "filename": "", "line_no": 0,
+              "execution_time": f"{t.duration:g}s", "score": t.score}
+             for t in map(TestResult.as_students_see_it, result.tests)]
     if result.penalty_percent:
         tests.append({"name": "late penalty", "status": "fail",
                       "message": f"{result.days_late} day(s) late: {result.penalty_percent:g}% off",
@@ -91,7 +94,8 @@ def prairielearn(result: SubmissionResult) -> dict:
         "output": "",
         "tests": [{"name": t.name, "description": t.description, "points": t.score,
                    "max_points": t.max_score, "output": t.output,
-                   "message": "" if t.status == "passed" else t.output} for t in result.tests],
+                   "message": "" if t.status == "passed" else t.output}
+                  for t in map(TestResult.as_students_see_it, result.tests)],
     }
 
 
@@ -102,15 +106,10 @@ def to_prairielearn(results: list[SubmissionResult], dest: Path) -> list[Path]:
 
 def to_csv(results: list[SubmissionResult], dest: Path) -> list[Path]:
     """One row per student for an LMS import: raw score, penalty, final score, maximum."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "submitted_at", "days_late", "raw_score", "penalty_percent",
-                         "final_score", "max_score"])
-        for r in results:
-            writer.writerow([r.student, r.submitted_at or "", r.days_late, f"{r.raw_score:g}",
-                             f"{r.penalty_percent:g}", f"{r.score:g}", f"{r.max_score:g}"])
-    return [dest]
+    rows = [[r.student, r.submitted_at or "", r.days_late, f"{r.raw_score:g}", f"{r.penalty_percent:g}",
+             f"{r.score:g}", f"{r.max_score:g}"] for r in results]
+    return [write_csv(dest, ["student", "submitted_at", "days_late", "raw_score", "penalty_percent",
+                             "final_score", "max_score"], rows)]
 
 
 def to_nbgrader(results: list[SubmissionResult], dest: Path, notebook: str) -> list[Path]:
@@ -173,7 +172,7 @@ def export(results: list[SubmissionResult], fmt: str, dest: Path, notebook: str 
 
 def default_dest(outdir: Path, fmt: str) -> Path:
     names = {"nbgrader": "gradebook.db", "csv": "lms.csv", "gradescope-bundle": "gradescope-bundle.zip"}
-    return Path(outdir) / "exports" / names.get(fmt, fmt)
+    return Path(outdir) / EXPORTS / names.get(fmt, fmt)
 
 
 BUNDLE_TEMPLATES = Path(__file__).with_name("gradescope_bundle")
@@ -182,13 +181,21 @@ SKIPPED = {"__pycache__", ".ipynb_checkpoints"}
 
 
 def gradescope_bundle(course: Course, assignment: str, dest: Path) -> list[Path]:
-    """A Gradescope autograder zip: ``setup.sh`` and ``run_autograder`` at its root, and the
-    course (engine, reference, this assignment's rubric and release notebooks) beside them."""
+    """A Gradescope autograder zip: ``setup.sh`` and ``run_autograder`` at its root, and beside
+    them the engine, this assignment's release notebooks and rubric (its tests, a
+    ``conftest.py`` and data files, never its template or variants) and, of ``reference/``,
+    only the modules its tests import (``Rubric.reference_modules``): no other assignment's
+    solutions, released or not."""
     course.assignment(assignment)  # a clear error for an unknown id
     root = course.root
     release = course.layout.release_dir(assignment)
     if not release.is_dir():
         raise ExportError(f"{release} does not exist: run `course build {assignment}` first")
+    rubric = Rubric.for_assignment(course, assignment)
+    folder = course.assignment_dir(assignment)
+    rubric_files = rubric.test_files + [p for p in folder.rglob("*")
+                                        if p.suffix != ".py" or p.name == "conftest.py"]
+    files = [*PACKAGE.rglob("*"), *release.rglob("*"), *rubric_files, *rubric.reference_modules()]
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -199,10 +206,9 @@ def gradescope_bundle(course: Course, assignment: str, dest: Path) -> list[Path]
             bundle.writestr(info, text)
         for name in ("course.yml", "pyproject.toml", "README.md"):
             bundle.write(root / name, name)
-        for folder in (PACKAGE, root / "reference", course.assignment_dir(assignment), release):
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and not SKIPPED & set(path.parts) and path.suffix != ".pyc":
-                    bundle.write(path, path.relative_to(root).as_posix())
+        for path in sorted(set(files)):
+            if path.is_file() and not SKIPPED & set(path.parts) and path.suffix != ".pyc":
+                bundle.write(path, path.relative_to(root).as_posix())
     return [dest]
 
 

@@ -1,8 +1,8 @@
 """Feedback pages: one self-contained HTML page per student, from a stored grading run.
 
-A page shows the score (raw, late penalty, final), every test with its points and the
-reason it failed, the public tests' descriptions, hidden tests by name only, and the
-student's own answer cells with the functions that failed a test highlighted. Everything
+A page shows the score (raw, late penalty, final), every public test with its description,
+points and the reason it failed, hidden tests by name and points only, and the student's
+own answer cells with the functions that failed a test highlighted. Everything
 comes from the stored results and the student's submission: no hidden test source and no
 reference code is ever read into a page. All text is HTML-escaped by Jinja2's autoescaping,
 and the page's content security policy allows no scripts and no network.
@@ -17,10 +17,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from autograder.grading.extract import Unreadable, read_submission
-from autograder.grading.results import SubmissionResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 TEMPLATES = Path(__file__).with_name("templates")
-HIDDEN_REASON = "a hidden check failed"
 
 
 @dataclass
@@ -94,22 +93,13 @@ def render_page(result: SubmissionResult, title: str, used: dict[str, set[str]])
     if not result.files:
         note = "this result was stored without its submission's files; grade again to show the code"
     tests = [{"name": t.name, "hidden": t.visibility != "visible", "passed": t.status == "passed",
-              "description": t.description if t.visibility == "visible" else "",
-              "score": t.score, "max_score": t.max_score, "reason": _reason(t)} for t in result.tests]
+              "description": t.description, "score": t.score, "max_score": t.max_score,
+              "reason": t.output} for t in map(TestResult.as_students_see_it, result.tests)]
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                               trim_blocks=True, lstrip_blocks=True)
     return environment.get_template("feedback.html.j2").render(
         result=result, title=title, raw=result.raw_score, tests=tests, cells=cells, note=note,
         failing=sorted(failing))
-
-
-def _reason(test) -> str:
-    """The failure reason; for a hidden test, never a bare assertion (it could echo its source)."""
-    if test.status == "passed":
-        return ""
-    if test.visibility != "visible" and test.output.lstrip().startswith("assert"):
-        return HIDDEN_REASON
-    return test.output
 
 
 def write_feedback(results: list[SubmissionResult], test_files: list[Path], dest: Path,

@@ -1,8 +1,10 @@
-"""Terminal tables of grading results: one submission's tests, or a class."""
+"""Terminal tables of grading results: one submission's tests, or a class. Every cell is one
+printable line: no text a student wrote can move the cursor, clear the screen or fake a row."""
 
 from __future__ import annotations
 
 from autograder.grading.results import SubmissionResult
+from autograder.grading.text import terminal_line
 
 
 def class_table(results: list[SubmissionResult]) -> str:
@@ -15,7 +17,7 @@ def class_table(results: list[SubmissionResult]) -> str:
             notes = f"{next(iter(result.problems.values()))}; {notes}"
         percent = 100 * result.score / result.max_score if result.max_score else 0
         rows.append((result.student, f"{_number(result.score)}/{_number(result.max_score)}",
-                     f"{percent:.0f}", _clip(notes, 100)))
+                     f"{percent:.0f}", notes))
     return _format(rows)
 
 
@@ -23,15 +25,16 @@ def submission_table(result: SubmissionResult) -> str:
     """Every test of one submission with its points and, if failed, the reason."""
     rows = [("test", "points", "result")]
     for test in result.tests:
-        mark = "ok" if test.status == "passed" else _clip(test.output, 110)
+        mark = "ok" if test.status == "passed" else test.output
         rows.append((test.name, f"{_number(test.score)}/{_number(test.max_score)}", mark))
     lines = [_format(rows), f"\ntotal: {_number(result.score)}/{_number(result.max_score)}"]
     for cell, message in result.problems.items():
-        lines.append(f"problem in {cell}: {message}")
+        lines.append(terminal_line(f"problem in {cell}: {message}"))
     return "\n".join(lines)
 
 
 def _format(rows: list[tuple]) -> str:
+    rows = [tuple(terminal_line(str(c), 110) for c in row) for row in rows]
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for index, row in enumerate(rows):
@@ -40,11 +43,6 @@ def _format(rows: list[tuple]) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(str(row[-1])))
     return "\n".join(lines)
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _number(value: float) -> str:

@@ -5,10 +5,18 @@ forks one instead: ``autograder.sandbox.pool``); ``load`` sends it the cells, ``
 sends one message and waits for the reply under a deadline. Every failure of student code
 (a timeout, a crash, an unreadable reply) becomes a ``StudentError`` with a reason a
 student can act on, and kills the worker.
+
+Student code can write into the reply pipe, so only the worker's first reply to the load
+message, written before any student code runs, is trusted (it reports the confinement);
+every later message is the student's own data. Each message carries an ``id``, and a reply
+to an earlier one (the real reply that a forged one preceded) is skipped, so a forged
+message can change that submission's own answers and nothing else.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import signal
 import subprocess
@@ -22,6 +30,7 @@ from autograder.sandbox.worker import CELL_MARK
 
 OUTPUT_LIMIT = 256 << 10
 PRELOAD_SECONDS = 300  # importing the instructor's modules (trusted) on a loaded machine
+FOLDER_CHECK_SECONDS = 0.1  # how often a folder without limits of its own is measured
 
 
 class StudentError(Exception):
@@ -29,22 +38,29 @@ class StudentError(Exception):
 
 
 class SandboxError(RuntimeError):
-    """The grading machine cannot isolate a worker; no submission can be graded fairly."""
+    """The worker could not confine itself (it says so before running any student code): the
+    submission cannot be graded fairly on this machine, though others may be."""
 
 
 class Worker:
     """One worker process holding one loaded submission."""
 
     def __init__(self, process: Sandboxed | ForkedChild, limits: Limits, policy: dict,
-                 device: str = "cpu", workdir: str | None = None, memory_cgroup=None):
+                 device: str = "cpu", workdir: str | None = None, memory_cgroup=None,
+                 folder: str | None = None):
+        """``workdir``: a folder to remove when the worker ends; ``folder``: where the worker
+        writes, as this process sees it (None where it cannot)."""
         self.process, self.limits, self.policy, self.device = process, limits, policy, device
-        self.workdir, self.cgroup = workdir, memory_cgroup
+        self.workdir, self.cgroup, self.folder = workdir, memory_cgroup, folder
         self.output = bytearray()
         self.dropped = 0
         self.drain = threading.Thread(target=self._drain, daemon=True)
         self.drain.start()
         self.cell_report: dict[str, dict] = {}
-        self.preloading = False
+        self.preloading: int | None = None  # the id of the preload message, until it is answered
+        self.ids = itertools.count(1)
+        self.ended = threading.Event()  # set once the worker is killed
+        self.killed_for: str | None = None  # why the grader killed it, if it did
 
     @classmethod
     def start(cls, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
@@ -56,26 +72,29 @@ class Worker:
         process = Sandboxed(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=command.env, cwd=command.workdir,
                             start_new_session=True)
-        worker = cls(process, limits, command.policy, device, command.workdir, memory)
+        worker = cls(process, limits, command.policy, device, command.workdir, memory, command.workdir)
         if preload:
-            worker.preloading = True
-            wire.send(process.stdin.fileno(), {"op": "preload", "modules": list(preload)}, [])
+            worker.preloading = worker._send({"op": "preload", "modules": list(preload)}, [])
         return worker
 
     def load(self, cells: list[dict], timeout: float) -> None:
         """Run the cells (``{"name", "source"}``); ``timeout`` counts from when the worker's
-        own imports are done."""
-        message = {"op": "load", "limits": self.limits.for_worker(self.device),
-                   "confine": self.policy, "cells": cells}
-        if self.preloading:
-            self.request(message, [], time.monotonic() + PRELOAD_SECONDS, "starting the worker")
-            header, _ = self.request(None, [], time.monotonic() + timeout, "loading the answer cells")
-        else:
-            header, _ = self.request(message, [], time.monotonic() + timeout, "loading the answer cells")
-        if "sandbox_error" in header:
+        own imports are done. ``SandboxError`` when the worker reports that it could not
+        confine itself (before it ran any student code)."""
+        if self.preloading is not None:
+            self._reply(self.preloading, time.monotonic() + PRELOAD_SECONDS, "starting the worker")
+        load = self._send({"op": "load", "limits": self.limits.for_worker(self.device),
+                           "confine": self.policy, "cells": cells}, [])
+        confined, _ = self._reply(load, time.monotonic() + PRELOAD_SECONDS, "starting the worker")
+        if "confined" not in confined:
             self.kill()
-            raise SandboxError(f"the worker could not confine itself: {header['sandbox_error']}")
-        self.cell_report = {c["name"]: c for c in header.get("cells", []) if type(c) is dict}
+            raise SandboxError(f"the worker could not confine itself: {confined.get('sandbox_error')}")
+        if not confined.get("folder_limited") and self.folder:
+            threading.Thread(target=self._guard_folder, daemon=True).start()
+        header, _ = self._reply(load, time.monotonic() + timeout, "loading the answer cells")
+        cell_report = header.get("cells")
+        self.cell_report = {c["name"]: c for c in cell_report if type(c) is dict
+                            and type(c.get("name")) is str} if type(cell_report) is list else {}
 
     def _drain(self) -> None:
         stream = self.process.stderr
@@ -100,13 +119,26 @@ class Worker:
         return [line[len(CELL_MARK):] for line in self.raw_output().splitlines()
                 if line.startswith(CELL_MARK)]
 
-    def request(self, header: dict | None, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
-        """Send one message (none if ``header`` is None) and wait for the next reply; failures
-        kill the worker."""
+    def request(self, header: dict, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
+        """Send one message and wait for its reply; failures kill the worker."""
+        return self._reply(self._send(header, buffers), deadline, what)
+
+    def _send(self, header: dict, buffers: list) -> int:
+        """Send one message; its id."""
+        number = next(self.ids)
         try:
-            if header is not None:
-                wire.send(self.process.stdin.fileno(), header, buffers)
-            return wire.receive(self.process.stdout.fileno(), deadline, self.limits.result_bytes)
+            wire.send(self.process.stdin.fileno(), dict(header, id=number), buffers)
+        except BrokenPipeError:
+            pass  # the worker is gone: waiting for the reply says why
+        return number
+
+    def _reply(self, number: int, deadline: float, what: str) -> tuple[dict, list]:
+        """The next reply to message ``number``, skipping replies to earlier ones."""
+        try:
+            while True:
+                reply, buffers = wire.receive(self.process.stdout.fileno(), deadline, self.limits.result_bytes)
+                if reply.get("id") == number:
+                    return reply, buffers
         except wire.TimedOut:
             self.kill()
             raise StudentError(f"{what} did not finish within the time limit "
@@ -118,7 +150,25 @@ class Worker:
             self.kill()
             raise StudentError(f"{what} returned data the grader cannot read: {error}") from None
 
+    def _guard_folder(self) -> None:
+        """For a worker whose folder has no limits of its own (it could not mount one): kill
+        it once the folder holds more files or bytes than its limits allow."""
+        most_files, most_bytes = self.limits.tmp_files, self.limits.tmp_bytes
+        while not self.ended.wait(FOLDER_CHECK_SECONDS):
+            files, size = folder_usage(self.folder, most_files)
+            if files > most_files or size > most_bytes:
+                self.killed_for = (f"its folder held more than {most_files} files or "
+                                   f"{most_bytes >> 20} MB, its limits")
+                try:
+                    self.process.kill_tree()
+                except OSError:
+                    pass  # it ended meanwhile
+                return
+
     def _exit_reason(self) -> str:
+        if self.killed_for:
+            self.kill()
+            return f"killed: {self.killed_for}"
         try:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -142,6 +192,7 @@ class Worker:
 
     def kill(self) -> None:
         """Kill the worker and everything it started."""
+        self.ended.set()
         if self.process.poll() is None:
             self.process.kill_tree()
         try:
@@ -157,3 +208,24 @@ class Worker:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
         cgroup.remove(self.cgroup)
+
+
+def folder_usage(folder: str, most_files: int) -> tuple[int, int]:
+    """(files and folders, bytes) beneath ``folder``, counting no further than ``most_files``."""
+    files = size = 0
+    pending = [folder]
+    while pending and files <= most_files:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            files += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    size += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+    return files, size

@@ -1,6 +1,10 @@
 """Confinement the worker applies to itself before it runs any student code.
 
-* ``no_new_privs``: nothing the submission executes can gain privileges.
+* a private folder: a fresh tmpfs in a mount namespace of the worker's own, holding at most
+  so many bytes and so many files and folders (inodes cost kernel memory that no resource
+  limit counts), where the worker may mount (bubblewrap's user namespace, or root);
+* ``no_new_privs`` and no capabilities: nothing the submission executes can gain
+  privileges, and none it has can lift a resource limit's hard value;
 * seccomp (through libseccomp): no new processes (threads are fine), no sockets, no
   ptrace or cross-process memory access, no signals or pidfds to other processes, no
   System V or POSIX message queues and shared memory, no new sessions or process groups,
@@ -16,8 +20,13 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
 
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
 CLONE_THREAD = 0x00010000
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
@@ -37,6 +46,15 @@ _libc = ctypes.CDLL(None, use_errno=True)
 class RulesetAttr(ctypes.Structure):
     _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
                 ("scoped", ctypes.c_uint64)]
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
 
 
 class PathBeneathAttr(ctypes.Structure):
@@ -62,6 +80,43 @@ def seccomp_available() -> bool:
 def no_new_privs() -> None:
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
+def drop_capabilities() -> None:
+    """Give up every capability for good: the ambient set, the bounding set (where this
+    process may change it), and its own."""
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    for capability in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            break  # past the last capability, or not permitted (then none is left to drop)
+    nothing = (CapData * 2)()
+    if _libc.capset(ctypes.byref(CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), nothing) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def private_folder(folder: str, size_bytes: int, inodes: int) -> bool:
+    """Replace ``folder`` by a fresh tmpfs of at most ``size_bytes`` and ``inodes`` files and
+    folders, holding copies of what it held, in a mount namespace of this process's own
+    (nothing propagates to or from the host's). False where this process may not mount."""
+    if (_libc.unshare(CLONE_NEWNS) != 0
+            or _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0):
+        return False
+    before = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        options = f"size={size_bytes},nr_inodes={inodes},mode=0700".encode()
+        if _libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+            return False
+        shutil.copytree(f"/proc/self/fd/{before}", folder, symlinks=True, dirs_exist_ok=True,
+                        copy_function=_read_only_copy)
+    finally:
+        os.close(before)
+    os.chdir(folder)
+    return True
+
+
+def _read_only_copy(source: str, target: str) -> None:
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o444)
 
 
 def apply_seccomp(unix_sockets: bool = False) -> None:
@@ -131,12 +186,14 @@ def _add_path_rule(ruleset: int, path: str, access: int) -> None:
 
 
 def confine(policy: dict) -> list[str]:
-    """Apply ``policy`` ({"seccomp": bool, "landlock": {"read": [...], "write": [...]}})."""
+    """Apply ``policy`` ({"seccomp": bool, "landlock": {"read": [...], "write": [...]}}) after
+    dropping every capability; the names of what was applied."""
     applied = []
     if policy.get("seccomp"):
         import pyseccomp  # noqa: F401 - finds libseccomp (via ldconfig) before Landlock applies
     no_new_privs()
-    applied.append("no_new_privs")
+    drop_capabilities()
+    applied.append("no_new_privs, no capabilities")
     if policy.get("landlock"):
         abi = apply_landlock(policy["landlock"].get("read", []), policy["landlock"].get("write", []))
         applied.append(f"landlock (ABI {abi})")

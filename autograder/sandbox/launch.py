@@ -7,14 +7,17 @@ Tier A, ``namespaces`` (bubblewrap): new user, PID, network, IPC, UTS and mount 
 uid 65534 with no capabilities; a cleared environment; a read-only view of the system and
 the Python environment; the worker-visible parts of ``autograder`` bound alone at
 ``/opt/course``; a size-limited private ``/tmp``. The course repository (``reference/``,
-hidden tests, gradebooks) is not mounted at all. Seccomp applies inside as well.
+hidden tests, gradebooks) is not mounted at all. Seccomp and Landlock apply inside as well.
 
 Tier B, ``syscalls`` (no namespaces, e.g. in Docker): the worker confines itself with
 seccomp (no processes, sockets, ptrace, signals to others, sessions, mounts) and, where the
-kernel has it, Landlock (files readable only beneath the system and Python folders,
-writable only in its own work folder; no TCP).
+kernel has it, Landlock (files readable only beneath the system and Python folders, its own
+``/proc`` entries and the harmless devices; writable only in its own work folder; no TCP).
 
 Tier C, ``limits``: resource limits only. Every run reports its tier, loudly when weak.
+
+In every tier the worker gives up its capabilities and, where it may mount, makes its work
+folder a tmpfs of its own with a size and an inode limit (``confine.private_folder``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ MOUNT_ROOT = "/opt/course"
 SYSTEM_DIRS = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                 "/etc/passwd", "/etc/group"]  # user names: some libraries look up their uid
+# Besides those, all a Landlocked worker may read: its own /proc entries (resolved when it
+# confines itself), what NumPy and torch read about the CPU and memory, the harmless devices.
+PROCESS_FILES = ["/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/sys/devices/system/cpu",
+                 "/sys/devices/system/node", "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                 "/dev/urandom"]
 # correct BLAS on some CPUs; which GPU a worker may use
 PASSED_VARIABLES = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES"]
 GPU_VARIABLES = ["LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"]  # the driver
@@ -95,7 +103,9 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
                "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if device != "cuda":  # device nodes do not work inside a user namespace
-        command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        # CAP_SYS_ADMIN inside the sandbox's user namespace only: the worker mounts its own
+        # limited tmpfs with it, then gives up every capability before any student code runs
+        command += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-add", "CAP_SYS_ADMIN"]
     # The private /tmp first: mounts apply in order, and a Python environment may live under /tmp.
     command += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     mounted = []
@@ -132,9 +142,6 @@ def _python_dirs() -> list[str]:
     return sorted(d for d in dirs if not any(d.startswith(s + "/") for s in SYSTEM_DIRS))
 
 
-LANDLOCK_READABLE = SYSTEM_DIRS + ["/etc", "/proc", "/sys", "/dev"]
-
-
 @dataclass(frozen=True)
 class Launch:
     """How to start one worker: argv, environment, working folder, and the confinement
@@ -168,7 +175,9 @@ def detect_isolation(force: str | None = None) -> Isolation:
             return candidate
     reason = "forced" if force == "limits" else "no namespaces or seccomp available here"
     return Isolation("limits", f"tier C: resource limits only ({reason}): the submission can "
-                               "read files, use the network and signal other processes")
+                               "read any file the grader can (the reference and hidden tests "
+                               "included), write into the class and output folders, use the "
+                               "network and signal other processes, the grader's included")
 
 
 def _probe(isolation: Isolation) -> bool:
@@ -192,9 +201,14 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     """How to start a worker (or, with ``module="autograder.sandbox.zygote"``, a zygote) under
     ``isolation``; ``files`` (name -> path) appear read-only in its working folder."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
+    policy: dict = {"seccomp": seccomp, "unix_sockets": device == "cuda"}
+    # Measured on an H100: the CUDA driver fails to start under any Landlock ruleset tried
+    # (error 304), so a GPU worker has seccomp but no file rules.
+    landlock = isolation.tier != "limits" and confine.landlock_abi() >= 1 and device != "cuda"
     if isolation.tier == "namespaces":
-        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module), {}, None,
-                      {"seccomp": seccomp, "unix_sockets": device == "cuda"})
+        if landlock:
+            policy.update(landlock_policy(isolation, "/tmp"))
+        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module), {}, None, policy)
     workdir = tempfile.mkdtemp(prefix="course-worker-")
     os.mkdir(os.path.join(workdir, "autograder"))
     for name in WORKER_VISIBLE:
@@ -204,12 +218,8 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
         os.chmod(os.path.join(workdir, name), 0o444)
     env = dict(worker_environment(device), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
                TMPDIR=workdir)
-    policy: dict = {"seccomp": seccomp, "unix_sockets": device == "cuda"}
-    # Measured on an H100: the CUDA driver fails to start under any Landlock ruleset tried
-    # (error 304), so a GPU worker in tier B has seccomp but no file rules.
-    if isolation.tier == "syscalls" and confine.landlock_abi() and device != "cuda":
-        readable = _existing(LANDLOCK_READABLE) + _python_dirs() + _visible_parts(str(PACKAGE_DIR))
-        policy["landlock"] = {"read": readable, "write": [workdir]}
+    if landlock:
+        policy.update(landlock_policy(isolation, workdir))
     return Launch([sys.executable, "-s", "-m", module], env, workdir, policy)
 
 
@@ -228,13 +238,27 @@ def zygote_base(isolation: Isolation, launch: Launch) -> str:
 
 def forked_worker_policy(isolation: Isolation, folder: str) -> dict:
     """What a worker forked from a zygote applies to itself: seccomp, and Landlock that lets
-    it read the system, Python and the student-safe package, and write only ``folder``
-    (so it cannot see or touch a sibling's folder, nor ptrace or signal a sibling)."""
+    it write only ``folder`` (so it cannot see or touch a sibling's folder, nor ptrace or
+    signal a sibling)."""
+    return {"seccomp": True, "unix_sockets": False, **landlock_policy(isolation, folder)}
+
+
+def landlock_policy(isolation: Isolation, folder: str) -> dict:
+    """Landlock for a worker of ``isolation`` whose own folder is ``folder``: it reads the
+    system, Python, the student-safe package, its own /proc entries and the harmless devices
+    (never a hidden package, wherever it is installed) and writes only ``folder``."""
     package = f"{MOUNT_ROOT}/autograder" if isolation.tier == "namespaces" else str(PACKAGE_DIR)
-    readable = _existing(LANDLOCK_READABLE) + _python_dirs() + _visible_parts(package)
-    return {"seccomp": True, "unix_sockets": False, "landlock": {"read": readable, "write": [folder]}}
+    paths = (_existing(SYSTEM_DIRS + SYSTEM_FILES + PROCESS_FILES) + _python_dirs()
+             + [f"{package}/{name}" for name in WORKER_VISIBLE])
+    hidden = _hidden_packages()
+    return {"landlock": {"read": [p for path in paths for p in _without(path, hidden)],
+                         "write": [folder]}}
 
 
-def _visible_parts(package: str) -> list[str]:
-    """The parts of the package at ``package`` that a worker may read."""
-    return [f"{package}/{name}" for name in WORKER_VISIBLE]
+def _without(path: str, hidden: list[str]) -> list[str]:
+    """``path``, or, where a hidden folder lies beneath it, its entries less the hidden ones."""
+    if path in hidden:
+        return []
+    if not any(h.startswith(path.rstrip("/") + "/") for h in hidden):
+        return [path]
+    return [p for entry in sorted(os.listdir(path)) for p in _without(os.path.join(path, entry), hidden)]

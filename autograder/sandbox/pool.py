@@ -9,10 +9,10 @@ makes its own with ``spares=False``, since every core is grading already.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import json
+import multiprocessing.util
 import os
 import select
 import shutil
@@ -105,7 +105,7 @@ class Zygote:
             raise
         child = ForkedChild(*ours, pidfd=fds[0])
         policy = launch.forked_worker_policy(self.isolation, f"{self.base}/{name}")
-        return Worker(child, limits, policy)
+        return Worker(child, limits, policy, folder=f"{self.workdir}/{name}" if self.workdir else None)
 
     def kill(self) -> None:
         self.control.close()
@@ -131,7 +131,8 @@ class WorkerPool:
         self.zygotes: dict[tuple, Zygote] = {}
         self.forking = os.environ.get("COURSE_ZYGOTE", "1") != "0"
         self.broken: dict[tuple, str] = {}  # configurations whose zygote failed -> why
-        atexit.register(self.close)
+        # at exit, in a grading process of a pool too (where atexit handlers never run)
+        multiprocessing.util.Finalize(self, self.close, exitpriority=0)
 
     @staticmethod
     @functools.cache

@@ -12,7 +12,9 @@ every array the header names. Values are encoded as JSON with tagged objects:
 
 Lists, strings, numbers, booleans and None are JSON themselves. Decoding builds only
 exact built-in types and base-class ``np.ndarray``s, so nothing a student writes can
-reach the trusted process as code.
+reach the trusted process as code; and every string of a received header (messages,
+warnings, type names, dictionary keys, returned strings) is valid Unicode, a lone
+surrogate replaced by U+FFFD, so that every writer can encode it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any, Callable
 import numpy as np
 
 MAX_HEADER_BYTES = 16 << 20
+SURROGATE = re.compile("[\ud800-\udfff]")
+ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON writes one
 MAX_DEPTH = 64
 ALLOWED_KINDS = set("biufc")  # bool, int, uint, float, complex
 
@@ -182,7 +186,7 @@ def _buffer(data: dict, buffers: list) -> bytes:
 def _decode_array(data: dict, buffers: list) -> np.ndarray:
     try:
         dtype = np.dtype(data["dtype"])
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"invalid dtype: {error}") from None
     shape = data.get("shape")
     if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None or dtype.subdtype is not None:
@@ -252,15 +256,33 @@ def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) ->
     if length > MAX_HEADER_BYTES:
         raise ProtocolError(f"message header of {length} bytes is too large")
     try:
-        header = json.loads(_read_exact(fd, length, deadline))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ProtocolError(f"message header is not JSON: {error}") from None
+        header = loads(_read_exact(fd, length, deadline).decode())
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ProtocolError(f"message header is not JSON: {type(error).__name__}: {error}") from None
     sizes = header.get("buffers") if type(header) is dict else None
     if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
         raise ProtocolError("message header lists no valid buffer sizes")
     if sum(sizes) > max_bytes:
         raise ProtocolError(f"message of {sum(sizes)} bytes exceeds the limit of {max_bytes} bytes")
     return header, [_read_exact(fd, n, deadline) for n in sizes]
+
+
+def loads(text: str) -> Any:
+    """JSON ``text`` decoded, with every lone surrogate in its strings and keys replaced by
+    U+FFFD (JSON may escape one; no writer can encode it)."""
+    data = json.loads(text)
+    return valid_unicode(data) if ESCAPED_SURROGATE.search(text) else data
+
+
+def valid_unicode(data: Any) -> Any:
+    """Decoded JSON ``data`` with every lone surrogate in its strings and keys replaced."""
+    if type(data) is str:
+        return SURROGATE.sub("\ufffd", data)
+    if type(data) is list:
+        return [valid_unicode(v) for v in data]
+    if type(data) is dict:
+        return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
+    return data
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:

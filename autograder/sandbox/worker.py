@@ -3,8 +3,10 @@
 Started as ``python -m autograder.sandbox.worker``. The protocol runs over the original stdin and
 stdout; the student's prints go to stderr, which the grader reads separately. An optional
 first message names modules to import before the submission is known (so that a spare
-worker is warm); the next loads the cells; every later one is a call, an attribute read
-or a release.
+worker is warm); the next loads the cells: the worker applies its limits and confinement
+and reports them (the only reply written before any student code runs), then runs the
+cells and reports on them; every later message is a call, an attribute read or a release.
+Every reply carries the ``id`` of the message it answers.
 Only NumPy (and torch, if the submission imports it) is ever loaded here.
 """
 
@@ -20,8 +22,7 @@ import traceback
 import types
 import warnings
 
-from autograder.sandbox import wire
-from autograder.sandbox.confine import confine
+from autograder.sandbox import confine, watch, wire
 
 CELL_MARK = "\x00course-cell:"  # tells the grader which cell was loading
 
@@ -34,12 +35,15 @@ class Session:
         self.namespace = self.module.__dict__
         self.handles: dict[int, object] = {}
         self.next_handle = itertools.count(1)
+        self.floating_point = watch.FloatingPointLog()
 
     def load(self, cells: list[dict]) -> list[dict]:
         """Execute each cell in order; one failing cell does not stop the next."""
         sys.modules["submission"] = self.module
         report = []
         for cell in cells:
+            if "numpy" in sys.modules:  # before any student code can decorate with np.errstate
+                self.floating_point.guard(sys.modules["numpy"])
             print(f"{CELL_MARK}{cell['name']}", flush=True)
             before = set(self.namespace)
             try:
@@ -111,22 +115,37 @@ def describe(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": message, "where": where}
 
 
+CPU_GRACE_SECONDS = 5  # between SIGXCPU at the soft CPU limit and SIGKILL at the hard one
+RESOURCE_LIMITS = {"memory_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
+                   "file_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
+                   "processes": resource.RLIMIT_NPROC}
+
+
 def apply_limits(limits: dict) -> None:
-    """Resource limits for everything the submission does from here on."""
-    pairs = {
-        "memory_bytes": resource.RLIMIT_AS,
-        "cpu_seconds": resource.RLIMIT_CPU,
-        "file_bytes": resource.RLIMIT_FSIZE,
-        "open_files": resource.RLIMIT_NOFILE,
-        "processes": resource.RLIMIT_NPROC,
-    }
+    """Resource limits for everything the submission does from here on, hard values
+    included, so that no student code can raise them again."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for key, which in pairs.items():
+    for key, which in RESOURCE_LIMITS.items():
         value = limits.get(key)
         if value:
-            soft, hard = resource.getrlimit(which)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(which, (value, hard if key == "cpu_seconds" else value))
+            _, hard = resource.getrlimit(which)
+            grace = CPU_GRACE_SECONDS if which == resource.RLIMIT_CPU else 0
+            ceiling = value + grace if hard == resource.RLIM_INFINITY else min(value + grace, hard)
+            resource.setrlimit(which, (min(value, ceiling), ceiling))
+
+
+def enter_sandbox(header: dict) -> dict:
+    """Limits, a private folder and confinement, before any student code runs: the report
+    the grader reads, the one reply no student code can have written."""
+    limits = header.get("limits", {})
+    apply_limits(limits)
+    folder = os.getcwd()
+    if limits.get("tmp_bytes") and limits.get("tmp_files"):
+        confine.private_folder(folder, limits["tmp_bytes"], limits["tmp_files"])
+    applied = confine.confine(header.get("confine", {}))
+    usage = os.statvfs(folder)
+    limited = bool(limits.get("tmp_files")) and usage.f_files <= limits["tmp_files"]
+    return {"ok": True, "confined": applied, "folder_limited": limited}
 
 
 def seed_everything(seed: int) -> None:
@@ -152,16 +171,17 @@ def handle(session: Session, header: dict, buffers: list) -> tuple[dict, list]:
     elif op == "call":
         args = session.from_wire(header.get("args", []), buffers)
         kwargs = session.from_wire(header.get("kwargs", {"$": "dict", "items": []}), buffers)
+        arguments = watch.argument_names(obj, args, kwargs)
+        before = [watch.snapshot(value) for _, value in arguments]
         seed_everything(header.get("seed", 0))
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, session.floating_point.watching():
             warnings.simplefilter("always")
-            numpy = sys.modules.get("numpy")
-            if numpy is not None:
-                numpy.seterr(all="warn", under="ignore")
             value = obj(*args, **kwargs)
-        raised = [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]
+        raised = session.floating_point.events + [f"{w.category.__name__}: {w.message}"[:300]
+                                                  for w in caught[:20]]
+        modified = [c for (name, now), then in zip(arguments, before) for c in watch.changes(then, now, name)]
         encoded, out = session.to_wire(value)
-        return {"ok": True, "value": encoded, "warnings": raised}, out
+        return {"ok": True, "value": encoded, "warnings": raised, "modified": modified}, out
     else:
         raise ValueError(f"unknown operation {op!r}")
     encoded, out = session.to_wire(value)
@@ -175,6 +195,9 @@ def main() -> None:
     os.dup2(devnull, 0)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
 
+    def answer(header: dict, reply: dict, buffers: list = ()) -> None:
+        wire.send(proto_out, dict(reply, id=header.get("id")), list(buffers))
+
     header, _ = wire.receive(proto_in)
     if header.get("op") == "preload":  # trusted module names, imported before any student code
         for name in header.get("modules", []):
@@ -182,21 +205,21 @@ def main() -> None:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - the setup cells will report it properly
                 pass
-        wire.send(proto_out, {"ok": True}, [])
+        answer(header, {"ok": True})
         header, _ = wire.receive(proto_in)
-    apply_limits(header.get("limits", {}))
     try:
-        confine(header.get("confine", {}))
+        report = enter_sandbox(header)
     except Exception as exc:  # noqa: BLE001 - reported before any student code runs
-        wire.send(proto_out, {"ok": True, "sandbox_error": f"{type(exc).__name__}: {exc}"}, [])
+        answer(header, {"ok": False, "sandbox_error": f"{type(exc).__name__}: {exc}"})
         return
+    answer(header, report)
     seed_everything(0)
     session = Session()
-    report = session.load(header.get("cells", []))
+    cells = session.load(header.get("cells", []))
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
-    wire.send(proto_out, {"ok": True, "cells": report}, [])
+    answer(header, {"ok": True, "cells": cells})
 
     while True:
         try:
@@ -211,9 +234,9 @@ def main() -> None:
             reply, out = {"ok": False, "error": describe(exc)}, []
         sys.stdout.flush()
         try:
-            wire.send(proto_out, reply, out)
+            answer(header, reply, out)
         except (ValueError, TypeError, OverflowError) as exc:
-            wire.send(proto_out, {"ok": False, "error": describe(exc)}, [])
+            answer(header, {"ok": False, "error": describe(exc)})
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ student code. Each later message asks for a worker and carries the worker's pipe
 any submitted files) as file descriptors; the zygote makes the worker a folder of its own
 beneath its base folder and forks. The child becomes an ordinary worker
 (``autograder.sandbox.worker.main``) on those pipes, and like every worker confines itself
-(limits, Landlock, seccomp) before it runs any student code. The reply carries a pidfd
+(limits, a private tmpfs for its folder, no capabilities, Landlock, seccomp) before it runs
+any student code. The reply carries a pidfd
 with which the grader kills the child; when the child ends, the zygote writes its exit
 code to the child's status pipe and removes its folder.
 """

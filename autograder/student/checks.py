@@ -67,9 +67,9 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     if not close.all():
         index = _index(np.argmax(~close), actual.shape)
         where = f" at index {list(index)}" if actual.ndim else ""
-        raise AssertionError(f"{what} is wrong{where}: got {actual[index]:.6g}, expected "
-                             f"{expected[index]:.6g} ({int((~close).sum())} of {close.size} "
-                             "values differ)")
+        got, want = _distinct(actual[index], expected[index])
+        raise AssertionError(f"{what} is wrong{where}: got {got}, expected {want} "
+                             f"({int((~close).sum())} of {close.size} values differ)")
 
 
 def assert_gradient(gradient, forward: Callable[[np.ndarray], float], x: np.ndarray, what: str,
@@ -93,10 +93,19 @@ def assert_gradient(gradient, forward: Callable[[np.ndarray], float], x: np.ndar
 
 def assert_no_overflow(grader, what: str) -> None:
     """The latest call into the submission (``grader``: the rubric's fixture of that name)
-    raised no overflow or invalid-value warning."""
+    raised no overflow or invalid-value floating-point error, not even one it silenced with
+    np.errstate, np.seterr or a warnings filter."""
     bad = [w for w in grader.warnings if "overflow" in w or "invalid value" in w]
     if bad:
         raise AssertionError(f"{what} is not numerically stable: {bad[0]}")
+
+
+def assert_unchanged(grader, what: str) -> None:
+    """The latest call into the submission (``grader``: the rubric's fixture of that name)
+    left its array arguments (and lists and dicts of them) as they were."""
+    if grader.modified:
+        raise AssertionError(f"{what} changed its argument {', '.join(grader.modified[:3])} in place; "
+                             "return new values and leave the inputs as they were")
 
 
 def assert_at_least(value: float, threshold: float, what: str) -> None:
@@ -113,5 +122,56 @@ def accuracy(predicted, labels, what: str = "the predictions") -> float:
     return float(np.mean(predicted == labels))
 
 
+def _distinct(got: float, want: float) -> tuple[str, str]:
+    """The two numbers with as many significant digits as it takes to tell them apart."""
+    for digits in (6, 10, 17):
+        shown = f"{got:.{digits}g}", f"{want:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
+
+
 def _index(flat: int, shape: tuple) -> tuple:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def assert_raises(call: Callable[[], object], error: str, what: str) -> str:
+    """``call()``, a call into the submission, raises an exception of the type named ``error``
+    (e.g. "ValueError"); returns its message. The submission's exception reaches the grader
+    as a message "<name> raised ValueError: ..."; any other exception (a stub's
+    NotImplementedError included) is passed on with its own message."""
+    try:
+        call()
+    except Exception as raised:  # noqa: BLE001 - the proxy's report of the submission's exception
+        message = str(raised)
+        if f"raised {error}" in message:
+            return message
+        if " raised " in message and "not implemented" not in message:
+            raise AssertionError(f"{message}; expected a {error}") from None
+        raise
+    raise AssertionError(f"{what} returned a value; it should raise a {error}")
+
+
+def checked_state_dict(model, shapes: dict, what: str = "state_dict()") -> dict:
+    """``model.state_dict()`` (a model of the submission; or ``model`` itself when it is a
+    state dict already), after checking that it is a dict with exactly the names of
+    ``shapes`` (name -> shape), in any order, and that every entry has its shape."""
+    state = model if isinstance(model, dict) else model.state_dict()
+    if not isinstance(state, dict):
+        raise AssertionError(f"{what} returned {type(state).__name__}, expected a dict of tensors")
+    if sorted(state) != sorted(shapes):
+        raise AssertionError(f"{what} has the keys {sorted(state)}, expected {sorted(shapes)}")
+    for name, shape in shapes.items():
+        assert_shape(state[name], tuple(shape), f"{what}['{name}']")
+    return state
+
+
+def with_params(model, params, what: str = "params"):
+    """``model`` (a trusted NumPy model with a ``params`` dict) with every array overwritten,
+    in place, by the submission's ``params`` (name -> array of the same shape); returns it."""
+    if not isinstance(params, dict):
+        raise AssertionError(f"{what} is a {type(params).__name__}, expected a dict of arrays")
+    for name, value in model.params.items():
+        assert_shape(params.get(name), value.shape, f"{what}['{name}']")
+        value[...] = params[name]
+    return model

@@ -46,3 +46,14 @@ def rel_error(a, b, floor: float = 1e-8) -> float:
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)))
+
+
+def numerical_vjps(f: Callable[..., np.ndarray], inputs: list[np.ndarray], dout: np.ndarray,
+                   h: float = 1e-5) -> list[np.ndarray]:
+    """``numerical_vjp`` for every argument of a layer with several inputs: ``f(*inputs)``
+    returns one array of the shape of ``dout``; the k-th result, of the shape of
+    ``inputs[k]``, is ``dout . df/d inputs[k]`` (what a backward pass returns for it)."""
+    def varying(k):
+        return lambda v: f(*inputs[:k], v, *inputs[k + 1:])
+
+    return [numerical_vjp(varying(k), np.array(x, dtype=np.float64), dout, h) for k, x in enumerate(inputs)]

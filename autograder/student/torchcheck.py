@@ -69,3 +69,52 @@ def two_layer_sgd(params: dict, X: np.ndarray, y: np.ndarray, lr: float, epochs:
         if schedule:
             schedule.step()
     return {k: t.detach().numpy() for k, t in tensors.items()}, rates
+
+
+def recurrent_weights(layer: torch.nn.Module) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Wx (D, G), Wh (H, G), b (G,)) of a one-layer torch RNN or LSTM, or of its cell,
+    for a step written as ``x @ Wx + h @ Wh + b``: torch's weight_ih (G, D) and weight_hh
+    (G, H) transposed, its two biases bias_ih and bias_hh summed. G is H for an RNN, 4H for
+    an LSTM (gate blocks in torch's order i, f, g, o)."""
+    suffix = "_l0" if hasattr(layer, "weight_ih_l0") else ""
+
+    def weight(name):
+        return getattr(layer, name + suffix).detach().cpu().numpy()
+
+    return weight("weight_ih").T, weight("weight_hh").T, weight("bias_ih") + weight("bias_hh")
+
+
+def vjp_first_argument(function, x, grad_output, *args, **kwargs):
+    """(function(x, *args, **kwargs), the vector-Jacobian product of ``grad_output`` with the
+    output's derivative with respect to ``x``): torch.autograd.functional.vjp with only the
+    first argument differentiable, for functions that also take integer tensors or numbers
+    (an ``edge_index``, a number of nodes)."""
+    return torch.autograd.functional.vjp(lambda v: function(v, *args, **kwargs), x, grad_output)
+
+
+def nt_xent_by_the_formula(z1: np.ndarray, z2: np.ndarray, temperature: float) -> float:
+    """The NT-Xent (SimCLR) loss of projections z1, z2 (N, D) of two views, written out anchor
+    by anchor in NumPy: the mean over the 2N rows u_i of cat([z1, z2]) scaled to unit length
+    of -log(exp(u_i . u_p / T) / sum_{k != i} exp(u_i . u_k / T)), p the other view of i."""
+    u = np.concatenate([z1, z2]).astype(np.float64)
+    u = u / np.linalg.norm(u, axis=1, keepdims=True)
+    n = len(z1)
+    losses = []
+    for i in range(2 * n):
+        positive = (i + n) % (2 * n)
+        denominator = sum(np.exp(u[i] @ u[k] / temperature) for k in range(2 * n) if k != i)
+        losses.append(-np.log(np.exp(u[i] @ u[positive] / temperature) / denominator))
+    return float(np.mean(losses))
+
+
+def with_state_of(module: torch.nn.Module, trained, what: str = "state_dict()") -> torch.nn.Module:
+    """The trusted ``module`` holding the weights of the submission's ``trained`` module (or
+    of its state dict): the same names and shapes are required, values are converted to the
+    module's own dtypes. Returns ``module``."""
+    from autograder.student.checks import as_array, checked_state_dict
+
+    expected = module.state_dict()
+    state = checked_state_dict(trained, {name: tuple(value.shape) for name, value in expected.items()}, what)
+    module.load_state_dict({name: torch.as_tensor(as_array(value, f"{what}['{name}']")).to(expected[name].dtype)
+                            for name, value in state.items()})
+    return module

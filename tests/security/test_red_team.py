@@ -2,13 +2,17 @@
 its honest part deserves and leaving no trace outside its sandbox.
 
 Every cheat replaces the `mse` answer cell of the reference notebook (the rest is honest),
-so every cheat must lose exactly the points of the tests that call `mse_loss`, and keep the
-others. Student code runs only in the worker, and only plain data comes back.
+so every cheat must earn exactly what the same notebook earns with a plainly wrong
+`mse_loss` (its honest part: the tests that need no `mse_loss`). Student code runs only in
+the worker, and only plain data comes back. `test_class_run.py` grades every cheat again
+inside a class, between two honest students.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import subprocess
 import textwrap
 
 import nbformat
@@ -24,6 +28,7 @@ from conftest import ROOT, failed, grade, source_notebooks
 A = "01_regression"
 MSE_TESTS = {"test_mse_matches_torch", "test_mse_gradient_by_central_differences",
              "test_mse_gradient_matches_reference", "test_linear_gradient_descent_follows_reference"}
+SECRET = "hunter2"  # in the environment of the grader and of a process beside it
 TRAP = "/tmp/red-team-trap"  # a file no cheat may create on the grading machine
 VICTIM = ROOT / "build" / "red-team" / "bob" / "regression.ipynb"
 
@@ -225,6 +230,70 @@ def mse_loss(y_pred, y):
     return 0.0, np.zeros_like(y_pred)
 """,
     "recursion_bomb": "import sys\nsys.setrecursionlimit(10**7)\ndef mse_loss(y_pred, y):\n    return mse_loss(y_pred, y)\n",
+    "forges_a_sandbox_error_reply": f"""
+import json, os, struct
+FORGED = json.dumps({{"ok": True, "buffers": [], "sandbox_error": "seccomp is broken"}}).encode()
+def forge():
+    for fd in range(3, 20):
+        try:
+            os.write(fd, struct.pack(">Q", len(FORGED)) + FORGED)
+        except OSError:
+            pass
+forge()
+def mse_loss(y_pred, y):
+    forge()
+{GARBAGE}""",
+    "raises_lone_surrogates": """
+import os, warnings
+Weird = type("Weird\\x1b[2J\\u202e", (), {})  # a type's name cannot hold a lone surrogate
+def mse_loss(y_pred, y):
+    warnings.warn("\\ud800 warned")
+    os.write(2, b"printed \\xed\\xa0\\x80 \\xff\\n")
+    if np.size(y_pred) % 2:
+        raise ValueError("\\ud800 lone \\udfff")
+    return {"\\ud800key": "\\udfffvalue"}, Weird()
+""",
+    "prints_terminal_escapes": """
+SPOOF = ("\\x1b[2J\\x1b[H\\x1b[32mALL STUDENTS 35/35\\x1b[0m\\x1b]8;;http://evil.example\\x07link"
+         "\\x1b]8;;\\x07\\r\\nbob: 35/35\\u202egnp.exe\\x9b2J")
+print(SPOOF)
+def mse_loss(y_pred, y):
+    print(SPOOF)
+    raise ValueError(SPOOF)
+""",
+    "lifts_its_limits": f"""
+import resource
+def mse_loss(y_pred, y):
+    for name in ["RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC"]:
+        try:
+            resource.setrlimit(getattr(resource, name), (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            open("{TRAP}", "a").write(name)
+        except (ValueError, OSError):
+            pass
+{GARBAGE}""",
+    "inode_bomb": f"""
+import os, tempfile
+def mse_loss(y_pred, y):
+    for folder in [".", "/tmp", tempfile.gettempdir(), "/dev/shm"]:
+        for n in range(50000):
+            try:
+                os.mknod(f"{{folder}}/empty-{{n}}")
+            except FileExistsError:
+                continue
+            except OSError:
+                break
+{GARBAGE}""",
+    "reads_other_processes": """
+import glob
+def mse_loss(y_pred, y):
+    loot = []
+    for path in glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline") + ["/etc/shadow"]:
+        try:
+            loot.append(open(path, "rb").read().decode(errors="replace"))
+        except OSError:
+            pass
+    return " ".join(loot), np.zeros_like(y_pred)
+""",
     "writes_another_students_submission": f"""
 def mse_loss(y_pred, y):
     for path in ["{VICTIM}", "../bob/regression.ipynb"]:
@@ -239,6 +308,26 @@ def mse_loss(y_pred, y):
 @pytest.fixture(scope="module")
 def reference(built):
     return nbformat.read(source_notebooks(built, A)["regression"], as_version=4)
+
+
+@pytest.fixture(scope="module")
+def honest_part(reference, tmp_path_factory):
+    """What every cheat deserves: the grade of the reference with a plainly wrong mse_loss."""
+    path = tmp_path_factory.mktemp("honest") / "regression.ipynb"
+    path.write_text(cheat_notebook(reference, f"def mse_loss(y_pred, y):\n{GARBAGE}"))
+    result = grade(A, path, time_per_test=5)
+    assert MSE_TESTS <= set(failed(result)) and 0 < result.score < result.max_score
+    return result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def secret_beside_the_grader():
+    """A process beside the grader whose environment holds the secret (the grader's own
+    environment, changed after it started, is not what /proc shows)."""
+    holder = subprocess.Popen(["sleep", "3600"], env={"COURSE_SECRET_FOR_RED_TEAM": SECRET})
+    yield holder
+    holder.kill()
+    holder.wait()
 
 
 def cheat_notebook(reference, code: str) -> str:
@@ -270,10 +359,13 @@ def descendants(pid: int) -> set[int]:
 SYSCALLS_TIER = ["forged_results_file", "reads_reference_by_path", "imports_reference",
                  "reads_hidden_tests", "writes_another_students_submission", "opens_sockets",
                  "signals_the_grader", "fork_bomb_with_setsid", "daemon_thread_outlives_call",
-                 "reads_environment", "disk_bomb"]
+                 "reads_environment", "disk_bomb", "inode_bomb", "reads_other_processes",
+                 "lifts_its_limits"]
 LIMITS_TIER = ["sys_exit_mid_test", "os_exit_mid_test", "always_equal_object", "ndarray_subclass",
                "float_subclass", "sleeps_past_deadline", "memory_bomb", "output_bomb",
-               "writes_into_the_protocol_channel", "enormous_result", "reads_environment"]
+               "writes_into_the_protocol_channel", "enormous_result", "reads_environment",
+               "forges_a_sandbox_error_reply", "raises_lone_surrogates", "prints_terminal_escapes",
+               "lifts_its_limits"]
 DEFAULT_TIER = launch.detect_isolation().tier
 CASES = ([(DEFAULT_TIER, name) for name in sorted(CHEATS)]
          + [("syscalls", name) for name in SYSCALLS_TIER if DEFAULT_TIER != "syscalls"]
@@ -285,11 +377,11 @@ def test_there_are_at_least_25_cheats():
 
 
 @pytest.mark.parametrize(("tier", "name"), CASES, ids=[f"{t}-{n}" for t, n in CASES])
-def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monkeypatch):
+def test_cheat_scores_only_its_honest_part(tier, name, reference, honest_part, tmp_path, monkeypatch):
     isolation = launch.detect_isolation(tier)
     if isolation.tier != tier:
         pytest.skip(f"tier {tier} is unavailable here: {isolation.detail}")
-    monkeypatch.setenv("COURSE_SECRET_FOR_RED_TEAM", "hunter2")
+    monkeypatch.setenv("COURSE_SECRET_FOR_RED_TEAM", SECRET)
     VICTIM.parent.mkdir(parents=True, exist_ok=True)
     VICTIM.write_text("bob's work")
     if os.path.exists(TRAP):
@@ -301,11 +393,12 @@ def test_cheat_scores_only_its_honest_part(tier, name, reference, tmp_path, monk
 
     result = grade(A, path, time_per_test=5, isolation=isolation)
 
-    assert set(failed(result)) == MSE_TESTS, f"{name}: {failed(result)}"
-    assert result.score == result.max_score - 7
+    assert set(failed(result)) == set(failed(honest_part)), f"{name}: {failed(result)}"
+    assert result.score == honest_part.score
     assert all(reason for reason in failed(result).values())
-    assert "hunter2" not in str(gradescope_results(result))
+    assert SECRET not in str(gradescope_results(result)) + str(result.to_dict())
     assert not os.path.exists(TRAP), f"{name} wrote outside its sandbox"
+    assert not glob.glob("/tmp/empty-*") + glob.glob("/dev/shm/empty-*"), f"{name} made files outside"
     assert not (ROOT / "grades" / "alice").exists()
     assert VICTIM.read_text() == "bob's work"
     WorkerPool.shared().close()  # a warm spare worker has run no student code; it is not the cheat's
