@@ -1,15 +1,17 @@
-"""The ``course`` command: build, check, grade, export, feedback, verify, demo."""
+"""The ``course`` command: build, check, kit, guide, grade, export, feedback, verify, demo."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from autograder.sandbox import launch
 from autograder.course import ConfigError, find_course_root, load_course
+from autograder.grading.output import FEEDBACK, GRADES_CSV
+from autograder.grading.text import terminal_line
+from autograder.sandbox import launch
 
 EXPORT_FORMATS = ("nbgrader", "gradescope", "github-classroom", "prairielearn", "csv")
 TIERS = ("limits", "syscalls", "namespaces")  # weakest first
@@ -21,8 +23,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="the course's root folder or its course.yml (default: search upwards)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    build = commands.add_parser("build", help="reference + templates -> release/ (via nbgrader)")
+    build = commands.add_parser("build", help="reference + templates -> release/ (via nbgrader), and the "
+                                              "executed solution notebooks in build/solutions/")
     build.add_argument("assignments", nargs="*")
+    build.add_argument("--no-execute", action="store_true",
+                       help="skip running the solution notebooks (build/solutions/)")
+
+    kit = commands.add_parser("kit", help="what students are handed: notebooks, public tests, helpers, "
+                                          "self-check, as a pip-installable folder")
+    kit.add_argument("assignments", nargs="*")
+    kit.add_argument("-o", "--output", type=Path, required=True, help="a new or empty folder")
+
+    guide = commands.add_parser("guide", help="the instructor's page per assignment in docs/assignments/")
+    guide.add_argument("assignments", nargs="*")
+    guide.add_argument("--regrade", action="store_true",
+                       help="grade the reference and every bug again even where the rubric is unchanged")
 
     check = commands.add_parser("check", help="run the public tests on your notebook")
     check.add_argument("notebook", type=Path)
@@ -46,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="where training thresholds run (cuda falls back to cpu, saying so)")
 
     grade.add_argument("--submitted-at", type=Path, metavar="MANIFEST",
-                       help="CSV with columns student,submitted_at (ISO-8601 with a zone); "
-                            "students it does not list count as submitted at their files' mtime")
+                       help="CSV with columns student,submitted_at (ISO-8601 with a zone): the "
+                            "submission times late penalties are computed from")
+    grade.add_argument("--late-from-file-times", action="store_true",
+                       help="for students no manifest lists, take the submission time from their "
+                            "files' modification time (which a student can set: off by default, "
+                            "when such students get no late penalty)")
 
     export = commands.add_parser("export", help="write a grading run's results for another system")
     export.add_argument("-a", "--assignment", required=True)
@@ -70,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("-o", "--output", type=Path, default=Path("build/demo"))
 
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # any text prints, whatever the terminal's encoding
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return COMMANDS[args.command](args)
     except ConfigError as error:
@@ -78,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - shown as one line, not a traceback
         from autograder.building.build import BuildError
         from autograder.grading.cluster import ClusterError
+        from autograder.grading.locate import LayoutError
         from autograder.grading.rubric import RubricError
         from autograder.publishing.exports import ExportError
+        from autograder.sandbox.client import SandboxError
 
-        if isinstance(error, (BuildError, ClusterError, ExportError, RubricError)):
-            print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, (BuildError, ClusterError, ExportError, LayoutError, RubricError, SandboxError)):
+            print(f"error: {terminal_line(str(error))}", file=sys.stderr)
             return 2
         raise
 
@@ -96,36 +120,45 @@ def _course(args):
 
 def cmd_build(args) -> int:
     from autograder.building.build import build
+    from autograder.building.solutions import execute_solutions
 
     course = _course(args)
     for folder in build(course, args.assignments or None):
         print(f"built {folder.relative_to(course.root)}")
+    if not args.no_execute:
+        for notebook in execute_solutions(course, args.assignments or None):
+            print(f"executed {notebook.relative_to(course.root)}")
     return 0
 
 
 def cmd_check(args) -> int:
-    from autograder.grading.grade import Rubric, grade_submission
-    from autograder.publishing.report import submission_table
+    from autograder.selfcheck import check_file
 
     root = args.course or find_course_root(args.notebook.parent) or find_course_root()
     if root is None:
         raise ConfigError("course check needs the course folder (course.yml); pass --course")
-    course = load_course(root)
-    assignment = args.assignment or _assignment_of(args.notebook)
-    rubric = Rubric.for_assignment(course, assignment, public_only=True)
-    files = {name: None for name in rubric.notebooks}
-    files[args.notebook.stem if args.notebook.stem in files else rubric.notebooks[0]] = args.notebook
-    result = grade_submission(rubric, args.notebook.stem, files)
-    print(submission_table(result))
-    _warn_isolation(result.isolation)
-    return 0 if result.score == result.max_score else 1
+    report = check_file(args.notebook, args.assignment, course=root)
+    print(report)
+    _warn_isolation(report.result.isolation)
+    return 0 if report.result.score == report.result.max_score else 1
 
 
-def _assignment_of(notebook: Path) -> str:
-    try:
-        return json.loads(notebook.read_text())["metadata"]["course"]["assignment"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"cannot tell which assignment {notebook} belongs to: pass -a ID") from None
+def cmd_kit(args) -> int:
+    from autograder.building.kit import write_kit
+
+    course = _course(args)
+    write_kit(course, args.assignments or [a.id for a in course.assignments], args.output)
+    print(f"wrote the kit to {args.output}: pip install {args.output} (see its README.md)")
+    return 0
+
+
+def cmd_guide(args) -> int:
+    from autograder.building.guide import write_guides
+
+    course = _course(args)
+    for page in write_guides(course, args.assignments or None, regrade=args.regrade):
+        print(f"wrote {page.relative_to(course.root)}")
+    return 0
 
 
 def cmd_grade(args) -> int:
@@ -143,24 +176,40 @@ def cmd_grade(args) -> int:
     if args.time_limit:
         rubric.limits = rubric.limits.model_copy(update={"time_per_test": args.time_limit})
     deadline = Deadline.for_assignment(course, args.assignment)
-    submitted_at = read_manifest(args.submitted_at) if args.submitted_at else None
+    submitted_at = read_manifest(args.submitted_at) if args.submitted_at else {}
     results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
                           resume=args.resume, deadline=deadline, submitted_at=submitted_at,
-                          cluster=args.cluster)
-    if submitted_at is not None:
-        unlisted = sorted({r.student for r in results} - set(submitted_at))
-        if unlisted:
-            print(f"WARNING: {args.submitted_at} does not list {', '.join(unlisted)}: their files' "
-                  "modification time was used", file=sys.stderr)
+                          cluster=args.cluster, file_times=args.late_from_file_times)
     print(class_table(results))
-    print(f"\nwrote {args.output}/<student>/results.json and {args.output}/grades.csv")
+    print(f"\nwrote {args.output}/<student>/results.json and {args.output}/{GRADES_CSV}")
+    _warn_lateness(results, submitted_at, deadline.policy.percent_per_day > 0, args.late_from_file_times)
+    not_graded = [f"{r.student} ({next(iter(r.problems.values()))})" for r in results if not r.tests]
+    if not_graded:
+        print(terminal_line(f"WARNING: {len(not_graded)} submission(s) were not graded: "
+                            + "; ".join(not_graded), 2000), file=sys.stderr)
+    tiers = sorted({r.isolation for r in results} & set(TIERS), key=TIERS.index)
     if args.cluster:
-        tiers = sorted({r.isolation for r in results} - {"unknown"}, key=TIERS.index)
         _warn_isolation(tiers[0] if tiers else "namespaces",
                         f"on the cluster's workers: {', '.join(tiers) or 'none reported'}")
     else:
-        _warn_isolation(results[0].isolation if results else launch.detect_isolation().tier)
+        _warn_isolation(tiers[0] if tiers else launch.detect_isolation().tier)
     return 0
+
+
+def _warn_lateness(results, submitted_at: dict, penalized: bool, file_times: bool) -> None:
+    """Say whose late penalty rests on file times, or was not applied for want of a time."""
+    untimed = sorted(r.student for r in results if r.tests and r.student not in submitted_at)
+    if not penalized or not untimed:
+        return
+    names = ", ".join(untimed[:20]) + (f" and {len(untimed) - 20} more" if len(untimed) > 20 else "")
+    if file_times:
+        message = (f"the late penalties of {names} come from their files' modification times, "
+                   "which a student can set")
+    else:
+        message = (f"no late penalty was applied to {names}: no --submitted-at manifest gives their "
+                   "submission time, and file times are not evidence (--late-from-file-times uses "
+                   "them anyway)")
+    print(terminal_line(f"WARNING: {message}", 4000), file=sys.stderr)
 
 
 def cmd_export(args) -> int:
@@ -185,7 +234,7 @@ def cmd_feedback(args) -> int:
     course = _course(args)
     assignment = course.assignment(args.assignment)
     tests = course.layout.test_files(assignment.id)
-    dest = args.dest or args.output / "feedback"
+    dest = args.dest or args.output / FEEDBACK
     pages = write_feedback(load_results(args.output, assignment.id), tests, dest,
                            f"{course.course.title}: {assignment.title}")
     print(f"wrote {len(pages)} feedback page(s) to {dest}")
@@ -205,6 +254,8 @@ def cmd_verify(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    import shutil
+
     from autograder.building.build import build
     from autograder.building.examples import write_examples
     from autograder.grading.batch import grade_class
@@ -214,20 +265,38 @@ def cmd_demo(args) -> int:
     course = _course(args)
     ids = args.assignments or [a.id for a in course.assignments]
     build(course, ids)
+    workers = os.cpu_count() or 1
     for assignment_id in ids:
         assignment = course.assignment(assignment_id)
         notebook = assignment.notebooks[0]
-        examples = args.output / "submissions" / assignment_id
+        examples, hostile = (args.output / folder / assignment_id for folder in ("submissions", "hostile"))
+        shutil.rmtree(examples, ignore_errors=True)
+        shutil.rmtree(hostile, ignore_errors=True)
         write_examples(course.layout.source_notebooks(assignment)[notebook],
                        course.layout.release_notebooks(assignment)[notebook],
                        course.assignment_dir(assignment_id), examples)
+        for name in DEMO_HOSTILE:  # the looping and memory-hungry examples get short limits
+            hostile.mkdir(parents=True, exist_ok=True)
+            shutil.move(examples / name, hostile / name)
         rubric = Rubric.for_assignment(course, assignment_id)
-        rubric.limits = rubric.limits.model_copy(update={"time_per_test": 5})
-        print(f"\n== {assignment_id}: {assignment.title} ==  (example submissions in {examples})")
-        results = grade_class(rubric, [examples], args.output / "grades" / assignment_id)
+        print(f"\n== {assignment_id}: {assignment.title} ==  (example submissions in {examples} and {hostile})")
+        results = grade_class(rubric, [examples], args.output / "grades" / assignment_id, workers=workers)
+        short = rubric.limits.model_copy(update=SHORT_LIMITS_UPDATE)
+        results += grade_class(replace(rubric, limits=short), [hostile],
+                               args.output / "grades" / f"{assignment_id}-hostile", workers=workers)
         print(class_table(results))
     _warn_isolation(launch.detect_isolation().tier)
+    first = ids[0]
+    print(f"\nWhere to look next:\n"
+          f"  feedback pages:  course feedback -a {first} -o {args.output / 'grades' / first}   "
+          f"(then open {args.output / 'grades' / first / FEEDBACK}/reference.html)\n"
+          f"  the student kit: course kit {first} -o {args.output / 'kit'}   (pip install it; see its README.md)\n"
+          f"  the guide:       docs/assignments/{first}.md   (points, thresholds, common mistakes)")
     return 0
+
+
+DEMO_HOSTILE = ("broken_infinite_loop", "broken_memory_bomb")  # graded under SHORT_LIMITS_UPDATE
+SHORT_LIMITS_UPDATE = {"time_per_test": 3, "cpu_seconds": 60}
 
 
 def _warn_isolation(tier: str, detail: str | None = None) -> None:
@@ -238,7 +307,7 @@ def _warn_isolation(tier: str, detail: str | None = None) -> None:
               "network. Install bubblewrap (apt-get install bubblewrap).", file=sys.stderr)
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "grade": cmd_grade, "verify": cmd_verify,
+COMMANDS = {"build": cmd_build, "check": cmd_check, "kit": cmd_kit, "guide": cmd_guide, "grade": cmd_grade, "verify": cmd_verify,
             "demo": cmd_demo, "export": cmd_export, "feedback": cmd_feedback}
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 from pathlib import Path
@@ -69,3 +70,24 @@ def grade(assignment_id: str, files: dict[str, Path] | Path, time_per_test: floa
 
 def failed(result) -> dict[str, str]:
     return {t.name: t.output for t in result.tests if t.status != "passed"}
+
+
+def rubric_tests(assignment: str, public_only: bool = False) -> dict[str, tuple[float, str]]:
+    """Test name -> (points, source) of an assignment's rubric, read from its test files, so
+    that no test hard-codes a total or a list of tests the rubric may change."""
+    names = ["test_public.py"] + ([] if public_only else ["test_hidden.py"])
+    tests = {}
+    for name in names:
+        text = (ROOT / "assignments" / assignment / name).read_text()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                points = sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                             and ast.unparse(d.func) == "pytest.mark.points")
+                tests[node.name] = (points, ast.get_source_segment(text, node))
+    return tests
+
+
+def rubric_points(assignment: str, public_only: bool = False) -> tuple[float, int]:
+    """(points, number of tests) of an assignment's rubric."""
+    tests = rubric_tests(assignment, public_only)
+    return sum(points for points, _ in tests.values()), len(tests)

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import PUBLIC_TESTS, Course, Layout
-from autograder.building.notebook import TemplateError, source_notebook
+from autograder.building.notebook import TemplateError, nbgrader_metadata, source_notebook
 
 PUBLIC_FILES = [PUBLIC_TESTS]
 
@@ -45,9 +45,10 @@ def build(course: Course, assignment_ids: list[str] | None = None,
                 if not template.is_file():
                     raise BuildError(f"{assignment_id}: notebook template {template} is missing")
                 try:
-                    nb = source_notebook(template, assignment_id)
+                    nb = source_notebook(template, assignment_id, dict(assignment.thresholds))
                 except TemplateError as error:
                     raise BuildError(f"{assignment_id}: {error}") from None
+                nb.cells.append(self_check_cell(assignment_id, name))
                 nbformat.write(nb, stage / f"{name}.ipynb")
             for name in PUBLIC_FILES:
                 if (folder / name).is_file():
@@ -58,6 +59,22 @@ def build(course: Course, assignment_ids: list[str] | None = None,
             _replace(staging / "release" / assignment_id, layout.release_dir(assignment_id))
             written.append(layout.release_dir(assignment_id))
     return written
+
+
+SELF_CHECK = """\
+# Check your work: the public tests, graded as the grader grades them, on the answers this
+# kernel last ran (run your answer cells first; nothing needs saving).
+from autograder.selfcheck import self_check
+
+self_check({assignment!r}, {notebook!r})"""
+
+
+def self_check_cell(assignment_id: str, notebook: str) -> nbformat.NotebookNode:
+    """The locked last cell of every notebook: the public tests on the kernel's answers."""
+    cell = nbformat.v4.new_code_cell(SELF_CHECK.format(assignment=assignment_id, notebook=notebook))
+    cell.metadata["nbgrader"] = nbgrader_metadata("self_check", solution=False)
+    cell.id = "self_check"
+    return cell
 
 
 def check_public_file(path: Path) -> None:

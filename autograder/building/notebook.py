@@ -8,6 +8,10 @@ A template cell is one of
 * answer (``# %% solution="reference.linear:mse_loss,mse_grad" grade_id="mse"``): the build
   copies the named functions' source in (groups from several modules are separated by
   spaces); nbgrader stubs their solution regions;
+* written (``# %% [markdown] written=2 grade_id="why_bias"``): a question graded by people,
+  worth the given points; the template's text is the model answer for the graders, and the
+  release shows nbgrader's "YOUR ANSWER HERE" in its place (put the question in the markdown
+  cell before it);
 * any other code cell: checks and plots for the student, locked, never graded.
 """
 
@@ -57,14 +61,41 @@ def answer_source(spec: str) -> str:
     return "\n\n".join(sources)
 
 
-def source_notebook(template: Path, assignment_id: str) -> nbformat.NotebookNode:
-    """The instructor's notebook: solutions filled in, nbgrader metadata on every cell."""
+THRESHOLD = re.compile(r"\{\{\s*thresholds\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+def fill_thresholds(text: str, thresholds: dict[str, float], where: str) -> str:
+    """``text`` with every ``{{ thresholds.KEY }}`` replaced by course.yml's value of KEY."""
+    def value(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in thresholds:
+            raise TemplateError(f"{where} names {{{{ thresholds.{key} }}}}, which course.yml does "
+                                "not set for this assignment")
+        return f"{thresholds[key]:g}"
+
+    return THRESHOLD.sub(value, text)
+
+
+def source_notebook(template: Path, assignment_id: str,
+                    thresholds: dict[str, float] | None = None) -> nbformat.NotebookNode:
+    """The instructor's notebook: solutions filled in, nbgrader metadata on every cell, and
+    ``{{ thresholds.KEY }}`` in any other cell replaced by the assignment's threshold, so that
+    what a hidden test demands is what the notebook says."""
     nb = jupytext.read(template)
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells, start=1):
+        if cell.metadata.get("solution") is None:
+            cell.source = fill_thresholds(cell.source, thresholds or {}, f"{template.name}, cell {index}")
         spec = cell.metadata.pop("solution", None)
         grade_id = cell.metadata.pop("grade_id", None)
-        if spec is not None:
+        points = cell.metadata.pop("written", None)
+        if points is not None:
+            if cell.cell_type != "markdown" or not grade_id or spec is not None \
+                    or isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+                raise TemplateError(f"{template.name}, cell {index}: a written question must be markdown "
+                                    "with a grade_id and written=POINTS (a positive number)")
+            cell.metadata["nbgrader"] = written_metadata(grade_id, points)
+        elif spec is not None:
             if cell.cell_type != "code" or not grade_id:
                 raise TemplateError(f"{template.name}, cell {index}: an answer cell must be code "
                                     "with a grade_id")
@@ -92,6 +123,24 @@ def source_notebook(template: Path, assignment_id: str) -> nbformat.NotebookNode
 def nbgrader_metadata(grade_id: str, solution: bool) -> dict:
     return {"schema_version": 3, "grade": False, "solution": solution,
             "locked": not solution, "grade_id": grade_id}
+
+
+def written_metadata(grade_id: str, points: float) -> dict:
+    """nbgrader's manually graded answer: a solution cell that is also a grade cell."""
+    return {"schema_version": 3, "grade": True, "solution": True, "locked": False,
+            "points": points, "grade_id": grade_id}
+
+
+def is_written(cell) -> bool:
+    """A written question's answer cell (markdown, graded by people)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "markdown" and bool(meta.get("solution")) and bool(meta.get("grade"))
+
+
+def written_questions(notebook) -> dict[str, float]:
+    """grade id -> points of every written question in ``notebook`` (a dict or NotebookNode)."""
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+            for c in notebook["cells"] if is_written(c)}
 
 
 def solution_lines(package_dir: Path) -> dict[str, str]:
