@@ -15,8 +15,7 @@ from autograder.grading.locate import LayoutError, locate_submissions
 from autograder.grading.program import is_answer
 from autograder.building.variants import Replace, Variant
 
-from conftest import failed, grade, rubric_for, source_notebooks
-from test_cli import rubric_tests
+from conftest import failed, grade, rubric_for, rubric_tests, source_notebooks
 
 A = "01_regression"
 # the tests that call what the answer cell 'torch' defines

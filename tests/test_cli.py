@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import csv
 import json
 import subprocess
@@ -14,30 +13,9 @@ from autograder.building.build import BuildError, check_public_file
 from autograder.cli import main
 from autograder.sandbox import launch
 
-from conftest import ROOT, source_notebooks
+from conftest import ROOT, rubric_points, source_notebooks
 
 A = "01_regression"
-
-
-def rubric_tests(assignment: str, public_only: bool = False) -> dict[str, tuple[float, str]]:
-    """Test name -> (points, source) of an assignment's rubric, read from its test files, so
-    that no test hard-codes a total or a list of tests the rubric may change."""
-    names = ["test_public.py"] + ([] if public_only else ["test_hidden.py"])
-    tests = {}
-    for name in names:
-        text = (ROOT / "assignments" / assignment / name).read_text()
-        for node in ast.parse(text).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                points = sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
-                             and ast.unparse(d.func) == "pytest.mark.points")
-                tests[node.name] = (points, ast.get_source_segment(text, node))
-    return tests
-
-
-def rubric_points(assignment: str, public_only: bool = False) -> tuple[float, int]:
-    """(points, number of tests) of an assignment's rubric."""
-    tests = rubric_tests(assignment, public_only)
-    return sum(points for points, _ in tests.values()), len(tests)
 
 
 POINTS, TESTS = rubric_points(A)
