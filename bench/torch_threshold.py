@@ -23,7 +23,7 @@ from reference import torch_networks as nets  # noqa: E402
 
 def threshold_run(device: str) -> tuple[float, float]:
     """(seconds, held-out accuracy) of training TwoLayerMLP(64, 100, 10) with train's defaults."""
-    X_train, y_train, X_test, y_test = data.digits(seed=0)
+    X_train, y_train, _, _, X_test, y_test = data.digits(seed=0)
     torch.manual_seed(0)
     start = time.perf_counter()
     model = nets.TwoLayerMLP(64, 100, 10)

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def sigmoid(z):
-    """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow for any z."""
+    """Logistic function 1 / (1 + exp(-z)), elementwise: no intermediate result overflows,
+    for any z. The argument is left unchanged."""
     ### BEGIN SOLUTION
     z = np.asarray(z, dtype=np.float64)
     e = np.exp(-np.abs(z))
@@ -18,7 +19,10 @@ def sigmoid(z):
 
 
 def sigmoid_forward(x):
-    """Sigmoid layer: x (any shape) -> (out = sigmoid(x), cache = out)."""
+    """Sigmoid layer: x (any shape) -> (out = sigmoid(x), cache = out).
+
+    No intermediate result overflows, for any x; x is left unchanged.
+    """
     ### BEGIN SOLUTION
     out = sigmoid(x)
     return out, out
@@ -26,7 +30,10 @@ def sigmoid_forward(x):
 
 
 def sigmoid_backward(dout, cache):
-    """Gradient of the sigmoid layer: dx = dout * s (1 - s) with s = sigmoid(x)."""
+    """Gradient of the sigmoid layer: dx = dout * s (1 - s) with s = sigmoid(x).
+
+    No intermediate result overflows, for any x; the arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     out = cache
     return dout * out * (1.0 - out)
@@ -34,7 +41,10 @@ def sigmoid_backward(dout, cache):
 
 
 def tanh_forward(x):
-    """Hyperbolic tangent layer: x (any shape) -> (out = tanh(x), cache = out)."""
+    """Hyperbolic tangent layer: x (any shape) -> (out = tanh(x), cache = out).
+
+    x is left unchanged.
+    """
     ### BEGIN SOLUTION
     out = np.tanh(x)
     return out, out
@@ -42,7 +52,7 @@ def tanh_forward(x):
 
 
 def tanh_backward(dout, cache):
-    """Gradient of the tanh layer: dx = dout * (1 - tanh(x)^2)."""
+    """Gradient of the tanh layer: dx = dout * (1 - tanh(x)^2). The arguments are left unchanged."""
     ### BEGIN SOLUTION
     out = cache
     return dout * (1.0 - out ** 2)
@@ -50,7 +60,10 @@ def tanh_backward(dout, cache):
 
 
 def relu_forward(x):
-    """Rectified linear unit: x (any shape) -> (out = max(x, 0), cache = x)."""
+    """Rectified linear unit: x (any shape) -> (out = max(x, 0), cache = x).
+
+    x is left unchanged: out is a new array.
+    """
     ### BEGIN SOLUTION
     out = np.maximum(x, 0)
     return out, x
@@ -58,7 +71,10 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
-    """Gradient of the ReLU: dx = dout where x > 0, and 0 where x <= 0."""
+    """Gradient of the ReLU: dx = dout where x > 0, and 0 where x <= 0.
+
+    The arguments are left unchanged: dx is a new array.
+    """
     ### BEGIN SOLUTION
     x = cache
     return np.where(x > 0, dout, 0.0)
@@ -66,7 +82,10 @@ def relu_backward(dout, cache):
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
-    """Leaky ReLU: out = x where x > 0, negative_slope * x elsewhere; cache = (x, negative_slope)."""
+    """Leaky ReLU: out = x where x > 0, negative_slope * x elsewhere; cache = (x, negative_slope).
+
+    x is left unchanged.
+    """
     ### BEGIN SOLUTION
     out = np.where(x > 0, x, negative_slope * x)
     return out, (x, negative_slope)
@@ -74,7 +93,10 @@ def leaky_relu_forward(x, negative_slope=0.01):
 
 
 def leaky_relu_backward(dout, cache):
-    """Gradient of the leaky ReLU: dx = dout where x > 0, negative_slope * dout elsewhere."""
+    """Gradient of the leaky ReLU: dx = dout where x > 0, negative_slope * dout elsewhere.
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     x, negative_slope = cache
     return np.where(x > 0, dout, negative_slope * dout)
@@ -85,6 +107,7 @@ def prelu_forward(x, alpha):
     """Parametric ReLU with one learnable slope per channel: out = x if x > 0 else alpha_c x.
 
     x: (N, C) or (N, C, d1, ...), alpha: (C,) -> out of x's shape; cache = (x, alpha).
+    The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     a = alpha.reshape((1, -1) + (1,) * (x.ndim - 2))
@@ -97,7 +120,7 @@ def prelu_backward(dout, cache):
     """Gradients of the PReLU: -> (dx of x's shape, dalpha (C,)).
 
     dalpha_c sums dout * x over every position of channel c where x <= 0, across the
-    whole batch (and any trailing dimensions).
+    whole batch (and any trailing dimensions). The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     x, alpha = cache
@@ -113,7 +136,7 @@ def maxout_forward(x, w, b):
     """Maxout over k affine pieces: out = max_j (x @ w[j] + b[j]), elementwise over pieces.
 
     x: (N, D), w: (k, D, M), b: (k, M) -> out: (N, M); cache = (x, w, winner) where
-    winner (N, M) holds the index of the largest piece.
+    winner (N, M) holds the index of the largest piece. The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     z = x @ w + b[:, None, :]  # (k, N, M)
@@ -127,6 +150,7 @@ def maxout_backward(dout, cache):
     """Gradients of maxout: dout (N, M) -> (dx (N, D), dw (k, D, M), db (k, M)).
 
     Each output's gradient flows only into the piece that won it in the forward pass.
+    The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     x, w, winner = cache
@@ -140,7 +164,10 @@ def maxout_backward(dout, cache):
 
 
 def softmax(scores):
-    """Softmax along the last axis, without overflow: (..., C) -> probabilities (..., C)."""
+    """Softmax along the last axis: (..., C) -> probabilities (..., C).
+
+    No intermediate result overflows, for any scores; scores is left unchanged.
+    """
     ### BEGIN SOLUTION
     shifted = scores - np.max(scores, axis=-1, keepdims=True)
     e = np.exp(shifted)
@@ -151,7 +178,8 @@ def softmax(scores):
 def log_softmax(scores):
     """Logarithm of the softmax along the last axis, stable: (..., C) -> (..., C).
 
-    log softmax(s)_c = s_c - m - log sum_j exp(s_j - m) with m = max_j s_j.
+    log softmax(s)_c = s_c - m - log sum_j exp(s_j - m) with m = max_j s_j: no intermediate
+    result overflows, for any scores; scores is left unchanged.
     """
     ### BEGIN SOLUTION
     shifted = scores - np.max(scores, axis=-1, keepdims=True)

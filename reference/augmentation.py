@@ -10,7 +10,7 @@ import numpy as np
 
 def adjust_brightness(images, max_delta, rng=None, low=0.0, high=1.0):
     """Add to each image one offset drawn uniformly from [-max_delta, max_delta], then clip
-    to [low, high]."""
+    to [low, high]. Returns a new array; images is left unchanged."""
     ### BEGIN SOLUTION
     rng = np.random.default_rng(rng)
     delta = rng.uniform(-max_delta, max_delta, size=(len(images),) + (1,) * (images.ndim - 1))
@@ -21,7 +21,7 @@ def adjust_brightness(images, max_delta, rng=None, low=0.0, high=1.0):
 def adjust_contrast(images, lower, upper, rng=None, low=0.0, high=1.0):
     """Scale each image's deviations from its mean: mean + f * (x - mean), with one factor f
     per image drawn uniformly from [lower, upper] and the mean over the last two (H, W) axes;
-    then clip to [low, high]."""
+    then clip to [low, high]. Returns a new array; images is left unchanged."""
     ### BEGIN SOLUTION
     rng = np.random.default_rng(rng)
     factor = rng.uniform(lower, upper, size=(len(images),) + (1,) * (images.ndim - 1))
@@ -33,7 +33,8 @@ def adjust_contrast(images, lower, upper, rng=None, low=0.0, high=1.0):
 def random_crop(images, padding, rng=None):
     """Pad the last two axes with ``padding`` zeros on every side, then cut an H x W window
     from each padded image at a top-left corner (i, j) with i and j drawn uniformly from
-    {0, 1, ..., 2 * padding}: every shift by up to ``padding`` pixels is equally likely."""
+    {0, 1, ..., 2 * padding}: every shift by up to ``padding`` pixels is equally likely.
+    Returns a new array; images is left unchanged."""
     ### BEGIN SOLUTION
     rng = np.random.default_rng(rng)
     h, w = images.shape[-2:]
@@ -45,7 +46,10 @@ def random_crop(images, padding, rng=None):
 
 
 def horizontal_flip(images, p=0.5, rng=None):
-    """Mirror each image left-right (reverse its last axis) with probability p."""
+    """Mirror each image left-right (reverse its last axis) with probability p.
+
+    Returns a new array; images is left unchanged.
+    """
     ### BEGIN SOLUTION
     rng = np.random.default_rng(rng)
     flip = rng.random(len(images)) < p
@@ -62,7 +66,7 @@ def augment(images, labels, rng=None, max_delta=0.0, contrast=(1.0, 1.0), paddin
     ``flip``), in that order, all with one generator ``np.random.default_rng(rng)``.
 
     Returns (augmented images, labels): image n of the result is a variant of image n, so
-    the labels come back unchanged.
+    the labels come back unchanged. The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     rng = np.random.default_rng(rng)

@@ -15,7 +15,7 @@ def affine_forward(x, w, b):
     """Affine map of each sample, flattened: out = x.reshape(N, D) @ w + b.
 
     x: (N, d1, ..., dk) with D = d1 * ... * dk, w: (D, M), b: (M,) -> out: (N, M);
-    cache: (x, w).
+    cache: (x, w). The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     out = x.reshape(x.shape[0], -1) @ w + b
@@ -27,6 +27,7 @@ def affine_backward(dout, cache):
     """Gradients of the affine map: dout (N, M) -> (dx (N, d1, ..., dk), dw (D, M), db (M,)).
 
     dx = dout @ w^T reshaped to x's shape, dw = x_flat^T @ dout, db = sum of dout over samples.
+    The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     x, w = cache
@@ -39,7 +40,10 @@ def affine_backward(dout, cache):
 
 
 def affine_relu_forward(x, w, b):
-    """An affine map followed by a ReLU: (N, d1, ..., dk), (D, M), (M,) -> out (N, M), cache."""
+    """An affine map followed by a ReLU: (N, d1, ..., dk), (D, M), (M,) -> out (N, M), cache.
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     a, affine_cache = affine_forward(x, w, b)
     out, relu_cache = relu_forward(a)
@@ -48,7 +52,10 @@ def affine_relu_forward(x, w, b):
 
 
 def affine_relu_backward(dout, cache):
-    """Gradients of affine_relu_forward: dout (N, M) -> (dx of x's shape, dw (D, M), db (M,))."""
+    """Gradients of affine_relu_forward: dout (N, M) -> (dx of x's shape, dw (D, M), db (M,)).
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     affine_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)

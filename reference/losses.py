@@ -9,7 +9,10 @@ from reference.activations import log_softmax, sigmoid
 
 
 def mse_loss(y_pred, y):
-    """Mean squared error and its gradient: (N,), (N,) -> (loss, dy_pred of shape (N,))."""
+    """Mean squared error and its gradient: (N,), (N,) -> (loss, dy_pred of shape (N,)).
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     diff = y_pred - y
     loss = np.mean(diff ** 2)
@@ -22,7 +25,8 @@ def bce_with_logits(logits, y):
     """Binary cross-entropy of sigmoid(logits) against 0/1 labels, and its gradient.
 
     (N,), (N,) -> (loss, dlogits of shape (N,)). Computed from the logits directly:
-    loss_i = max(z, 0) - z y + log(1 + exp(-|z|)), stable for any z.
+    loss_i = max(z, 0) - z y + log(1 + exp(-|z|)): no intermediate result overflows, for
+    any z. The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     z = np.asarray(logits, dtype=np.float64)
@@ -35,7 +39,8 @@ def bce_with_logits(logits, y):
 def l1_loss(y_pred, y):
     """Mean absolute error and its gradient: (N, ...), same shape -> (loss, dy_pred).
 
-    The gradient is sign(y_pred - y) / size, taking sign(0) = 0.
+    The gradient is sign(y_pred - y) / size, taking sign(0) = 0. The arguments are left
+    unchanged.
     """
     ### BEGIN SOLUTION
     diff = y_pred - y
@@ -50,6 +55,7 @@ def softmax_cross_entropy(scores, y):
 
     scores: (N, C), y: (N,) ints in [0, C) -> (loss, dscores of shape (N, C)).
     loss = mean_i -log softmax(scores_i)[y_i]; dscores = (softmax(scores) - onehot(y)) / N.
+    No intermediate result overflows, for any scores; the arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     n = scores.shape[0]
@@ -65,7 +71,8 @@ def multiclass_hinge_loss(scores, y):
     """Multi-class hinge (SVM) loss with margin 1, and its gradient.
 
     scores: (N, C), y: (N,) ints in [0, C) -> (loss, dscores of shape (N, C)).
-    loss = mean_i sum_{j != y_i} max(0, scores_ij - scores_iy_i + 1).
+    loss = mean_i sum_{j != y_i} max(0, scores_ij - scores_iy_i + 1). The arguments are
+    left unchanged.
     """
     ### BEGIN SOLUTION
     n = scores.shape[0]

@@ -16,6 +16,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, mom
     and return running = (1 - momentum) running + momentum batch, where the running variance
     takes the unbiased batch variance (as torch.nn.BatchNorm1d does). Test: normalize with the
     running statistics and return them unchanged. ``cache`` is for ``batchnorm_backward``.
+    The arguments are left unchanged: the updated running statistics are new arrays.
     """
     ### BEGIN SOLUTION
     if train:
@@ -37,6 +38,7 @@ def batchnorm_backward(dout, cache):
     """Backward of training-mode batch normalization: dout (N, D) -> (dx (N, D), dgamma (D,), dbeta (D,)).
 
     Closed form: dx = gamma / (N sigma) (N dout - sum_n dout - x_hat sum_n (dout x_hat)).
+    The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     x_hat, gamma, inv_std = cache
@@ -52,7 +54,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     """Layer normalization over the features of each sample: (N, D), (D,), (D,) -> (out, cache).
 
     out = gamma (x - mean) / sqrt(var + eps) + beta with the mean and biased variance of each
-    row; the same computation in training and at test time.
+    row; the same computation in training and at test time. The arguments are left unchanged.
     """
     ### BEGIN SOLUTION
     mean = x.mean(axis=1, keepdims=True)
@@ -64,7 +66,10 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
 
 
 def layernorm_backward(dout, cache):
-    """Backward of layer normalization: dout (N, D) -> (dx (N, D), dgamma (D,), dbeta (D,))."""
+    """Backward of layer normalization: dout (N, D) -> (dx (N, D), dgamma (D,), dbeta (D,)).
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     x_hat, gamma, inv_std = cache
     d = dout.shape[1]

@@ -12,7 +12,10 @@ from reference.networks import TwoLayerNet
 
 
 def sgd(w, dw, state=None, lr=1e-3):
-    """Plain gradient descent, w <- w - lr dw. Returns (new_w, None): SGD keeps no state."""
+    """Plain gradient descent, w <- w - lr dw. Returns (new_w, None): SGD keeps no state.
+
+    w and dw are left unchanged: new_w is a new array.
+    """
     ### BEGIN SOLUTION
     return w - lr * dw, None
     ### END SOLUTION
@@ -22,6 +25,7 @@ def sgd_momentum(w, dw, state=None, lr=1e-3, momentum=0.9):
     """Momentum: v <- momentum v - lr dw; w <- w + v, with v = 0 before the first step.
 
     Returns (new_w, {"velocity": v}), v of w's shape.
+    w, dw and state are left unchanged: the new state is a new dict of new arrays.
     """
     ### BEGIN SOLUTION
     v = np.zeros_like(w) if state is None else state["velocity"]
@@ -35,6 +39,7 @@ def sgd_nesterov(w, dw, state=None, lr=1e-3, momentum=0.9):
 
     dw is the gradient at that point; v <- momentum v - lr dw; w <- w + momentum v - lr dw
     (with the new v). Returns (new_w, {"velocity": v}).
+    w, dw and state are left unchanged: the new state is a new dict of new arrays.
     """
     ### BEGIN SOLUTION
     v = np.zeros_like(w) if state is None else state["velocity"]
@@ -46,7 +51,9 @@ def sgd_nesterov(w, dw, state=None, lr=1e-3, momentum=0.9):
 def rmsprop(w, dw, state=None, lr=1e-2, alpha=0.99, eps=1e-8):
     """RMSProp: s <- alpha s + (1 - alpha) dw^2; w <- w - lr dw / (sqrt(s) + eps), s = 0 at first.
 
+    eps is added to the root, outside it, as torch.optim.RMSprop does.
     Returns (new_w, {"square_avg": s}).
+    w, dw and state are left unchanged: the new state is a new dict of new arrays.
     """
     ### BEGIN SOLUTION
     s = np.zeros_like(w) if state is None else state["square_avg"]
@@ -59,8 +66,10 @@ def adam(w, dw, state=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     """Adam with bias correction, step t counted from 1:
 
     m <- b1 m + (1 - b1) dw;  v <- b2 v + (1 - b2) dw^2;
-    w <- w - lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+    w <- w - lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t):
+    eps is added to the root of the corrected v_hat, as torch.optim.Adam does.
     Returns (new_w, {"step": t, "exp_avg": m, "exp_avg_sq": v}).
+    w, dw and state are left unchanged: the new state is a new dict of new arrays.
     """
     ### BEGIN SOLUTION
     beta1, beta2 = betas

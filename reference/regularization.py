@@ -8,7 +8,10 @@ import numpy as np
 
 
 def l1_penalty(w, lam):
-    """L1 penalty lam * sum |w| and its subgradient lam * sign(w) (0 at w = 0): -> (penalty, dw)."""
+    """L1 penalty lam * sum |w| and its subgradient lam * sign(w) (0 at w = 0): -> (penalty, dw).
+
+    w is left unchanged.
+    """
     ### BEGIN SOLUTION
     return lam * np.abs(w).sum(), lam * np.sign(w)
     ### END SOLUTION
@@ -17,7 +20,7 @@ def l1_penalty(w, lam):
 def l2_penalty(w, lam):
     """L2 penalty lam / 2 * sum w^2 and its gradient lam * w: -> (penalty, dw).
 
-    The gradient is what ``weight_decay=lam`` adds in ``torch.optim.SGD``.
+    The gradient is what ``weight_decay=lam`` adds in ``torch.optim.SGD``. w is left unchanged.
     """
     ### BEGIN SOLUTION
     return 0.5 * lam * np.sum(w * w), lam * w
@@ -29,7 +32,7 @@ def dropout_forward(x, p, train=True, rng=None):
 
     x: any shape, 0 <= p < 1; rng: a numpy Generator (or a seed) that draws the mask.
     Returns (out, cache): in training E[out] = x; at test time (train=False) out is a copy
-    of x and nothing is dropped.
+    of x and nothing is dropped. x is left unchanged.
     """
     ### BEGIN SOLUTION
     if not train:
@@ -41,7 +44,10 @@ def dropout_forward(x, p, train=True, rng=None):
 
 
 def dropout_backward(dout, cache):
-    """Backward of dropout: dout (any shape) -> dx of the same shape."""
+    """Backward of dropout: dout (any shape) -> dx of the same shape.
+
+    The arguments are left unchanged.
+    """
     ### BEGIN SOLUTION
     mask = cache
     return dout * mask

@@ -14,7 +14,8 @@ def logistic_objective(X, y, reg=1e-2):
 
     X: (N, D), y: (N,) 0/1 labels. Returns (fun, hess): fun(w) -> (f, grad (D,)) with
     grad = X^T (p - y) / N + reg w, and hess(w) -> X^T diag(p (1 - p)) X / N + reg I of
-    shape (D, D), where p = sigmoid(X w). Stable for any logits.
+    shape (D, D), where p = sigmoid(X w). No intermediate result of fun or hess overflows,
+    for any logits.
     """
     ### BEGIN SOLUTION
     def probabilities(w):
@@ -35,10 +36,10 @@ def logistic_objective(X, y, reg=1e-2):
 
 
 def backtracking_line_search(fun, x, direction, alpha=1.0, rho=0.5, c=1e-4, max_steps=60):
-    """Largest step t = alpha rho^k (k = 0, 1, ..., max_steps) meeting the Armijo condition
+    """Largest step t = alpha rho^k (k = 0, 1, ..., max_steps - 1) meeting the Armijo condition
 
     f(x + t d) <= f(x) + c t grad(x) . d,  for a descent direction d of shape (D,).
-    Returns t (the last one tried if none meets the condition).
+    Returns t, or alpha rho^max_steps if none of them meets the condition.
     """
     ### BEGIN SOLUTION
     value, grad = fun(x)
@@ -53,9 +54,13 @@ def backtracking_line_search(fun, x, direction, alpha=1.0, rho=0.5, c=1e-4, max_
 
 
 def newton(fun, hess, x0, max_iter=20, tolerance_grad=1e-8):
-    """Damped Newton's method: d = -H^-1 grad, step t from backtracking_line_search, x <- x + t d.
+    """Damped Newton's method: d = -H^-1 grad, step t = backtracking_line_search(fun, x, d)
+    (its default alpha, rho and c), x <- x + t d.
 
-    Stops when max |grad| <= tolerance_grad or after max_iter iterations. Returns (x, history).
+    Before every iteration, stops if max |grad| <= tolerance_grad; at most max_iter
+    iterations. Returns (x, history): history is a list of the function values (floats),
+    f(x0) first and then the value after every iteration, so k iterations give k + 1
+    values. x0 is left unchanged.
     """
     ### BEGIN SOLUTION
     x = np.array(x0, dtype=np.float64)
@@ -98,11 +103,13 @@ def lbfgs_direction(grad, s_history, y_history):
 
 
 def lbfgs(fun, x0, history_size=10, max_iter=100, tolerance_grad=1e-7):
-    """L-BFGS: d = lbfgs_direction(...) from the last history_size pairs, step t from
-    backtracking_line_search, x <- x + t d.
+    """L-BFGS: d = lbfgs_direction(...) from the last history_size pairs, step
+    t = backtracking_line_search(fun, x, d) (its default alpha, rho and c), x <- x + t d.
 
-    A pair (s, y) is stored only when s.y > 1e-10 (positive curvature). Stops when
-    max |grad| <= tolerance_grad or after max_iter iterations. Returns (x, history).
+    A pair (s, y) is stored only when s.y > 1e-10 (positive curvature). Before every
+    iteration, stops if max |grad| <= tolerance_grad; at most max_iter iterations. Returns
+    (x, history): history is a list of the function values (floats), f(x0) first and then
+    the value after every iteration, so k iterations give k + 1 values. x0 is left unchanged.
     """
     ### BEGIN SOLUTION
     x = np.array(x0, dtype=np.float64)

@@ -34,9 +34,10 @@ def train_with_schedule(model, X, y, lr=0.1, epochs=10, batch_size=100, schedule
                         X_val=None, y_val=None, **schedule_args):
     """Mini-batch SGD with a learning rate that decays by epoch.
 
-    Like ``reference.networks.train`` (one ``rng.permutation(N)`` per epoch from
-    ``np.random.default_rng(seed)``, batches of ``batch_size``, p -= rate * grad in place),
-    but during epoch e the rate is ``learning_rate(e, lr, schedule, **schedule_args)``.
+    Each epoch visits the samples in the order ``rng.permutation(N)`` (one permutation per
+    epoch from ``rng = np.random.default_rng(seed)``) in batches of ``batch_size`` (the last
+    may be smaller) and updates every array of ``model.params`` in place, p -= rate * grad,
+    where during epoch e the rate is ``learning_rate(e, lr, schedule, **schedule_args)``.
     Returns a history dict: "loss" (every step), "lr" (every epoch), "train_acc" and
     "val_acc" (after every epoch; "val_acc" stays empty without validation data).
     """
@@ -121,7 +122,9 @@ def k_fold_indices(n, k=5, seed=0):
 def fit_model(X, y, hidden_dim=100, weight_scale=1e-3, reg=0.0, lr=0.1, epochs=20, batch_size=50,
               schedule=None, seed=0, **schedule_args):
     """A ``TwoLayerNet(D, hidden_dim, C, weight_scale, reg, seed)`` (C = max(y) + 1) trained on
-    X (N, D), y (N,) by ``train_with_schedule`` with the remaining arguments. Returns the model."""
+    X (N, D), y (N,) by ``train_with_schedule(model, X, y, lr, epochs, batch_size, schedule,
+    seed, **schedule_args)``: the same seed draws the initial weights and orders the batches.
+    Returns the model."""
     ### BEGIN SOLUTION
     model = TwoLayerNet(X.shape[1], hidden_dim, int(np.max(y)) + 1, weight_scale=weight_scale,
                         reg=reg, seed=seed)

@@ -282,7 +282,7 @@ def test_hinge_is_zero_once_margins_are_met_and_cross_entropy_is_not():
 # -- softmax regression
 
 def test_softmax_regression_reaches_the_digits_threshold_quickly():
-    X_train, y_train, X_test, y_test = data.digits(seed=0)
+    X_train, y_train, _, _, X_test, y_test = data.digits(seed=0)
     W, b, history = fit_softmax_regression(X_train, y_train)
     assert W.shape == (64, 10) and b.shape == (10,) and len(history) == 300
     assert history[-1] < history[0]

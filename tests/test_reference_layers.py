@@ -130,7 +130,7 @@ def test_two_layer_net_initialization():
 
 
 def test_two_layer_net_initial_loss_is_log_10():
-    X_train, y_train, _, _ = data.digits()
+    X_train, y_train, *_ = data.digits()
     loss, _ = networks.TwoLayerNet(64, 50, 10, weight_scale=1e-3).loss(X_train, y_train)
     assert loss == pytest.approx(math.log(10), abs=1e-3)
 
@@ -199,7 +199,7 @@ def test_train_history_and_in_place_updates(rng):
 
 
 def test_train_is_deterministic_for_a_seed():
-    X_train, y_train, _, _ = data.digits()
+    X_train, y_train, *_ = data.digits()
     runs = []
     for _ in range(2):
         net = networks.TwoLayerNet(64, 20, 10, weight_scale=0.1)
@@ -208,7 +208,7 @@ def test_train_is_deterministic_for_a_seed():
 
 
 def test_two_layer_net_overfits_50_digits():
-    X_train, y_train, _, _ = data.digits()
+    X_train, y_train, *_ = data.digits()
     net = networks.TwoLayerNet(64, 100, 10, weight_scale=0.1)
     history = networks.train(net, X_train[:50], y_train[:50], lr=0.5, epochs=100, batch_size=50)
     assert history["train_acc"][-1] == 1.0

@@ -43,7 +43,7 @@ def test_bce_at_huge_logits_matches_torch():
 
 
 def test_normal_equations_match_lstsq_and_gradient_descent_approaches_them():
-    X, y, _, _ = data.diabetes()
+    X, y, *_ = data.diabetes()
     w = linear.fit_normal_equations(X, y)
     assert np.allclose(w, np.linalg.lstsq(linear.add_bias(X), y, rcond=None)[0], atol=1e-8)
     w_gd, history = linear.fit_linear_gd(X, y, lr=0.1, epochs=500)
@@ -52,7 +52,7 @@ def test_normal_equations_match_lstsq_and_gradient_descent_approaches_them():
 
 
 def test_logistic_regression_learns_breast_cancer():
-    X, y, X_test, y_test = data.breast_cancer()
+    X, y, _, _, X_test, y_test = data.breast_cancer()
     w, history = linear.fit_logistic(X, y)
     assert np.mean(linear.predict(X_test, w) == y_test) > 0.95
     assert linear.predict(X_test, w).dtype == np.int64
@@ -60,7 +60,7 @@ def test_logistic_regression_learns_breast_cancer():
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_torch_model_follows_numpy_step_for_step(loss):
-    X, y, X_test, _ = data.breast_cancer()
+    X, y, _, _, X_test, _ = data.breast_cancer()
     model = torch_linear.LinearModel(X.shape[1])
     history = torch_linear.train_gd(model, X, y, loss=loss, lr=0.1, epochs=50)
     fit = linear.fit_logistic if loss == "bce" else linear.fit_linear_gd

@@ -232,7 +232,7 @@ def test_dropout_network_predicts_deterministically(rng):
 
 
 def noisy_digits(n=300, noise=0.3, seed=1):
-    X, y, X_test, y_test = data.digits(seed=seed)
+    X, y, _, _, X_test, y_test = data.digits(seed=seed)
     r = np.random.default_rng(seed)
     y = y[:n].copy()
     flip = r.random(n) < noise

@@ -57,12 +57,16 @@ print("linear fit: OK")
 # ### The loss and its gradient
 #
 # Every loss in this course returns the loss *and* its gradient with respect to its first
-# argument, averaged over the batch:
+# argument, averaged over the batch, and leaves its arguments unchanged: compute new arrays
+# (`diff = y_pred - y`) rather than writing into `y_pred` or `y` (`y_pred -= y` would change
+# the caller's array; the grader checks that a call leaves its arguments as they were):
 #
 # $$ L = \frac1N \sum_i (\hat y_i - y_i)^2, \qquad \frac{\partial L}{\partial \hat y_i} = \frac2N (\hat y_i - y_i). $$
 #
 # The chain rule then gives the gradient for the weights: $\nabla_w L = X_b^\top \frac{\partial L}{\partial \hat y}$.
-# Gradient descent repeats $w \leftarrow w - \eta \nabla_w L$, here from $w = 0$.
+# Gradient descent repeats $w \leftarrow w - \eta \nabla_w L$, here from $w = 0$, and records
+# the loss *before* each step: `history[0]` is the loss at $w = 0$, and `epochs` steps give
+# `epochs` values.
 
 # %% solution="reference.losses:mse_loss" grade_id="mse"
 # filled in by the build
@@ -83,11 +87,11 @@ assert rel_error(dy_pred, numeric) < 1e-7, "the MSE gradient disagrees with cent
 # body-mass index alone, so that the line can be drawn.
 
 # %%
-X_train, y_train, X_test, y_test = data.diabetes()
+X_train, y_train, X_val, y_val, X_test, y_test = data.diabetes()
 w_exact = fit_normal_equations(X_train, y_train)
 w_gd, history = fit_linear_gd(X_train, y_train, lr=0.1, epochs=500)
-print(f"test MSE: normal equations {mse_loss(predict_linear(X_test, w_exact), y_test)[0]:.0f}, "
-      f"gradient descent {mse_loss(predict_linear(X_test, w_gd), y_test)[0]:.0f}")
+print(f"validation MSE: normal equations {mse_loss(predict_linear(X_val, w_exact), y_val)[0]:.0f}, "
+      f"gradient descent {mse_loss(predict_linear(X_val, w_gd), y_val)[0]:.0f}")
 
 bmi = X_train[:, [2]]
 w_bmi = fit_normal_equations(bmi, y_train)
@@ -118,6 +122,12 @@ plt.show()
 # $$ \ell(z, y) = \max(z, 0) - z y + \log\left(1 + e^{-|z|}\right), \qquad \frac{\partial \ell}{\partial z} = \sigma(z) - y ,$$
 #
 # and the loss averages $\ell$ over the batch (so the gradient carries a factor $\frac1N$).
+#
+# **What the grader checks.** It calls `sigmoid` and `bce_with_logits` on logits of
+# $\pm 1000$. Intermediate results must not overflow either: the grader sees an overflow
+# (or an invalid value such as `inf / inf`) even when warnings are silenced with
+# `np.errstate`, `np.seterr` or `warnings`, so only a formula that never overflows passes.
+# `fit_logistic` records the loss before each step, as `fit_linear_gd` does.
 
 # %% solution="reference.activations:sigmoid" grade_id="sigmoid"
 # filled in by the build
@@ -160,21 +170,32 @@ right.set(xlabel="step", ylabel="training BCE", title="Loss curve")
 plt.show()
 
 # %% [markdown]
-# Now real data: 569 breast-tissue samples with 30 measurements each. The grader trains
-# your `fit_logistic` with its default arguments and measures accuracy on patients it
-# never showed you; the threshold is in `course.yml`.
+# Now real data: 569 breast-tissue samples with 30 measurements each, split into a training,
+# a validation and a test part (60/20/20). Nothing here is tuned, so the validation part
+# only shows how well the model generalizes; the test part is for the grader.
+#
+# **What the grader checks.** It trains your `fit_logistic` with its default arguments and
+# computes the predictions of the weights it returns itself. The data set is public, so a
+# program could look a patient's label up instead of learning it: the grader therefore
+# trains and tests on a secretly transformed copy of the data (every patient's 30
+# measurements rotated together, plus a little noise), which a model learns as well as the
+# original and no lookup can match. It requires a test accuracy of at least
+# **{{ thresholds.breast_cancer_accuracy }}**.
 
 # %%
-X_train, y_train, X_test, y_test = data.breast_cancer()
+X_train, y_train, X_val, y_val, X_test, y_test = data.breast_cancer()
 w_cancer, _ = fit_logistic(X_train, y_train)
-print(f"held-out accuracy: {np.mean(predict(X_test, w_cancer) == y_test):.3f}")
+print(f"validation accuracy: {np.mean(predict(X_val, w_cancer) == y_val):.3f} "
+      f"(the grader requires {{ thresholds.breast_cancer_accuracy }} on its transformed test part)")
 
 # %% [markdown]
 # ## 3. The same models in PyTorch
 #
 # `nn.Linear` holds $w$ and $b$; autograd computes the gradients you derived by hand, and
 # `torch.optim.SGD` applies $w \leftarrow w - \eta \nabla_w L$. Starting from zero weights
-# in float64, the PyTorch model must follow the NumPy one step for step. Use
+# in float64, the PyTorch model must follow the NumPy one step for step: the grader compares
+# the loss histories (the loss before each step) to a relative $10^{-6}$, which float32
+# arithmetic does not reach, so keep the model and the data in float64. Use
 # `nn.functional.mse_loss` and `nn.functional.binary_cross_entropy_with_logits`, and move
 # the data to the model's device so that the same code runs on a GPU.
 
@@ -185,7 +206,7 @@ print(f"held-out accuracy: {np.mean(predict(X_test, w_cancer) == y_test):.3f}")
 model = LinearModel(X_train.shape[1])
 torch_history = train_gd(model, X_train, y_train, loss="bce", lr=0.5, epochs=300)
 with torch.no_grad():
-    torch_proba = torch.sigmoid(model(torch.as_tensor(X_test))).numpy()
-gap = np.max(np.abs(torch_proba - predict_proba(X_test, w_cancer)))
+    torch_proba = torch.sigmoid(model(torch.as_tensor(X_val))).numpy()
+gap = np.max(np.abs(torch_proba - predict_proba(X_val, w_cancer)))
 print(f"largest difference between the NumPy and PyTorch probabilities: {gap:.1e}")
 assert gap < 1e-6, "the PyTorch model should match the NumPy one"

@@ -18,9 +18,48 @@ BUGS = [
             Edit("mse_loss", "2.0 * diff / diff.size", "diff / diff.size")),
     Variant("torch_loss_on_probabilities", "BCE with logits applied to probabilities",
             Edit("train_gd", "value = criterion(model(X), y)", "value = criterion(torch.sigmoid(model(X)), y)")),
+    Variant("mse_modifies_y_pred", "mse_loss subtracts in place: right values, but the caller's y_pred changes",
+            Replace("mse_loss", """
+def mse_loss(y_pred, y):
+    y_pred -= y
+    return np.mean(y_pred ** 2), 2.0 * y_pred / y_pred.size
+""")),
+    Variant("sigmoid_overflow_silenced", "the textbook sigmoid with its overflow silenced by np.errstate",
+            Replace("sigmoid", """
+def sigmoid(z):
+    with np.errstate(all="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+""")),
+    Variant("bce_gradient_overflow_silenced", "the BCE gradient through a textbook sigmoid, overflow silenced",
+            Edit("bce_with_logits", "dlogits = (sigmoid(z) - y) / z.size",
+                 "with np.errstate(over='ignore'):\n        dlogits = (1.0 / (1.0 + np.exp(-z)) - y) / z.size")),
+    Variant("linear_gd_history_after_step", "fit_linear_gd records the loss after each step, not before",
+            Edit("fit_linear_gd", "history.append(float(loss))\n        w = w - lr * (Xb.T @ dy_pred)",
+                 "w = w - lr * (Xb.T @ dy_pred)\n        history.append(float(mse_loss(Xb @ w, y)[0]))")),
+    Variant("torch_model_in_float32", "the PyTorch model and data in float32: close, but not step for step",
+            Edit("LinearModel", "nn.Linear(in_features, 1, dtype=torch.float64)", "nn.Linear(in_features, 1)"),
+            Edit("train_gd", "X = torch.as_tensor(X, dtype=torch.float64, device=device)",
+                 "X = torch.as_tensor(X, dtype=torch.float32, device=device)"),
+            Edit("train_gd", "y = torch.as_tensor(y, dtype=torch.float64, device=device)",
+                 "y = torch.as_tensor(y, dtype=torch.float32, device=device)")),
 ]
 
 ALTERNATIVES = [
+    Variant("tanh_sigmoid_and_private_copies", "the sigmoid as (1 + tanh(z / 2)) / 2, which never overflows; "
+            "losses that work in place on their own copies",
+            Replace("sigmoid", """
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+"""),
+            Replace("mse_loss", """
+def mse_loss(y_pred, y):
+    diff = np.array(y_pred, dtype=float)
+    diff -= y
+    grad = diff.copy()
+    grad *= 2.0 / diff.size
+    diff **= 2
+    return diff.mean(), grad
+""")),
     Variant("loops_and_lstsq", "Python loops instead of vectorized code; lstsq instead of solve",
             Replace("add_bias", """
 def add_bias(X):
@@ -84,4 +123,24 @@ def train_gd(model, X, y, loss="mse", lr=0.1, epochs=500):
         history.append(float(value))
     return history
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+EQUIVALENT_MUTANTS = [
+    ("add_bias: ones = np.ones((X.shape[0], 1), dtype=X.dtype) -> ones = np.ones((X.shape[0], 1))",
+     "the same array for float64 X; the contract states no other dtype"),
+    ("sigmoid: z = np.asarray(z, dtype=np.float64) -> pass", "the same values for any array of numbers"),
+    ("sigmoid: z = np.asarray(z, dtype=np.float64) -> z = np.asarray(z)", "the same values for any array of numbers"),
+    ("sigmoid: return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)) -> "
+     "return np.where(z > 0, 1.0 / (1.0 + e), e / (1.0 + e))", "both branches give 0.5 at z = 0"),
+    ("bce_with_logits: z = np.asarray(logits, dtype=np.float64) -> z = np.asarray(logits)",
+     "the same values for float logits, the contract's"),
+    ("bce_with_logits: losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))) -> "
+     "losses = np.maximum(0, z) - z * y + np.log1p(np.exp(-np.abs(z)))", "np.maximum is symmetric"),
+    ("forward: return self.linear(x).squeeze(-1) -> return self.linear(x).squeeze(1)",
+     "the same for (N, in_features) inputs, the contract's"),
+    ("train_gd: X = torch.as_tensor(X, dtype=torch.float64, device=device) -> "
+     "X = torch.as_tensor(X, dtype=torch.float64)", "01 is graded on the CPU, where the model is"),
+    ("train_gd: y = torch.as_tensor(y, dtype=torch.float64, device=device) -> "
+     "y = torch.as_tensor(y, dtype=torch.float64)", "01 is graded on the CPU, where the model is"),
 ]

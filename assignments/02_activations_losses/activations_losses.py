@@ -44,10 +44,19 @@ rng = np.random.default_rng(0)
 # An elementwise activation $\text{out} = f(x)$ has the simplest backward pass of all: by
 # the chain rule, $\frac{\partial L}{\partial x} = \frac{\partial L}{\partial \text{out}} \odot f'(x)$.
 #
+# A layer never changes its arguments: `x`, the parameters, `dout` and the cache are read,
+# never written. Build new arrays (`np.maximum(x, 0)`, `np.where(...)`, `dout * mask`)
+# instead of assigning into the ones you were given: `x[x < 0] = 0` would change the
+# caller's array, and `dout[x <= 0] = 0` the upstream gradient. The grader checks that every
+# call leaves its arguments as they were; the losses of section 4 follow the same rule.
+#
 # **Sigmoid.** $\sigma(x) = 1/(1 + e^{-x})$ squashes to $(0, 1)$ and has the convenient
 # derivative $\sigma'(x) = \sigma(x)\,(1 - \sigma(x))$, so the cache only needs the output.
 # The cell starts with `sigmoid`, your stable function from assignment 01: paste your
 # solution in (it must not overflow for $|x| > 700$), then build the layer on top of it.
+# The grader runs `sigmoid_forward` and `sigmoid_backward` on inputs beyond $\pm 700$.
+# Intermediate results must not overflow; the grader sees an overflow (or an invalid value)
+# even when warnings are silenced with `np.errstate`, `np.seterr` or `warnings`.
 #
 # **Tanh.** $\tanh(x) = \frac{e^x - e^{-x}}{e^x + e^{-x}} = 2\sigma(2x) - 1$ squashes to
 # $(-1, 1)$ and is centred at zero; $\tanh'(x) = 1 - \tanh^2(x)$. Use `np.tanh`.
@@ -223,7 +232,13 @@ plt.show()
 # $$ \log\text{softmax}(s)_c = (s_c - m) - \log \sum_j e^{s_j - m}. $$
 #
 # Work along the last axis (`axis=-1, keepdims=True`), so that scores of shape $(N, C)$
-# give one distribution per row.
+# give one distribution per row, and subtract into a new array (`scores - m`), not into
+# `scores` itself.
+#
+# **What the grader checks.** It calls `softmax`, `log_softmax` and, in section 4,
+# `softmax_cross_entropy` on scores in the thousands. Intermediate results must not
+# overflow; the grader sees an overflow (or an invalid value) even when warnings are
+# silenced with `np.errstate`, `np.seterr` or `warnings`.
 
 # %% solution="reference.activations:softmax,log_softmax" grade_id="softmax"
 # filled in by the build
@@ -374,16 +389,23 @@ plt.show()
 # filled in by the build
 
 # %% [markdown]
-# scikit-learn's digits: 1797 images of $8 \times 8$ pixels with values in $[0, 1]$. The
-# grader trains your `fit_softmax_regression` with its default arguments and measures
-# accuracy on images it never showed you; the threshold is in `course.yml`.
+# scikit-learn's digits: 1797 images of $8 \times 8$ pixels with values in $[0, 1]$, split
+# into training, validation and test parts (60/20/20).
+#
+# **What the grader checks.** It trains your `fit_softmax_regression` with its default
+# arguments and computes the predictions of the `W` and `b` it returns itself. The digits
+# are public, so a program could look an image's label up instead of learning it: the
+# grader therefore trains and tests on a secretly transformed copy (the 64 pixel values of
+# every image rotated together in $\mathbb{R}^{64}$, plus a little noise), which a linear
+# model learns exactly as well and no lookup can match. It requires a test accuracy of at
+# least **{{ thresholds.digits_accuracy }}**; the check below asks the same of the validation part.
 
 # %%
-X_train, y_train, X_test, y_test = data.digits()
+X_train, y_train, X_val, y_val, _, _ = data.digits()
 W_digits, b_digits, history = fit_softmax_regression(X_train, y_train)
-held_out = np.mean(predict_classes(X_test, W_digits, b_digits) == y_test)
-print(f"held-out accuracy: {held_out:.3f}")
-assert held_out > 0.9, "softmax regression should classify more than 90% of the digits correctly"
+validation = np.mean(predict_classes(X_val, W_digits, b_digits) == y_val)
+print(f"validation accuracy: {validation:.3f}")
+assert validation >= {{ thresholds.digits_accuracy }}, "the grader requires {{ thresholds.digits_accuracy }}"
 
 fig = plt.figure(figsize=(14, 3.5))
 curve = fig.add_subplot(2, 7, (1, 9))  # the left two columns of both rows

@@ -39,6 +39,36 @@ def log_softmax(scores):
 """)),
     Variant("softmax_regression_bias_frozen", "softmax regression never updates the bias",
             Edit("fit_softmax_regression", "b = b - lr * dscores.sum(axis=0)", "b = b")),
+    Variant("relu_forward_in_place", "relu_forward zeroes the negative entries of x itself: x[x < 0] = 0",
+            Replace("relu_forward", """
+def relu_forward(x):
+    x[x < 0] = 0
+    return x, x
+""")),
+    Variant("relu_backward_in_place", "relu_backward zeroes entries of dout itself and returns it",
+            Replace("relu_backward", """
+def relu_backward(dout, cache):
+    dout[cache <= 0] = 0
+    return dout
+""")),
+    Variant("softmax_shifts_scores_in_place", "softmax subtracts the maximum from the caller's scores",
+            Replace("softmax", """
+def softmax(scores):
+    scores -= np.max(scores, axis=-1, keepdims=True)
+    e = np.exp(scores)
+    return e / np.sum(e, axis=-1, keepdims=True)
+""")),
+    Variant("sigmoid_overflow_silenced", "the textbook sigmoid with its overflow silenced by np.errstate",
+            Replace("sigmoid", """
+def sigmoid(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+""")),
+    Variant("softmax_regression_history_after_step", "the history records the loss after each step, not before",
+            Edit("fit_softmax_regression", "        history.append(float(loss))\n", ""),
+            Edit("fit_softmax_regression", "        b = b - lr * dscores.sum(axis=0)\n",
+                 "        b = b - lr * dscores.sum(axis=0)\n"
+                 "        history.append(float(softmax_cross_entropy(X @ W + b, y)[0]))\n")),
 ]
 
 ALTERNATIVES = [
@@ -157,6 +187,8 @@ def multiclass_hinge_loss(scores, y):
     grad = violated - onehot * violated.sum(axis=1, keepdims=True)
     return np.maximum(margins, 0).sum() / n, grad / n
 """)),
+    Variant("maxout_gradients_as_a_list", "maxout_backward returns [dx, dw, db], a list",
+            Edit("maxout_backward", "return dx, dw, db", "return [dx, dw, db]")),
     Variant("torch_maxout_stacked", "the Maxout module built with torch.rand, torch.stack and gather",
             Replace("Maxout", """
 class Maxout(nn.Module):
@@ -172,4 +204,27 @@ class Maxout(nn.Module):
         index = z.argmax(dim=0, keepdim=True)
         return z.gather(0, index).squeeze(0)
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+EQUIVALENT_MUTANTS = [
+    ("sigmoid: z = np.asarray(z, dtype=np.float64) -> pass", "the same values for any array of numbers"),
+    ("sigmoid: z = np.asarray(z, dtype=np.float64) -> z = np.asarray(z)", "the same values for any array of numbers"),
+    ("sigmoid: return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)) -> "
+     "return np.where(z > 0, 1.0 / (1.0 + e), e / (1.0 + e))", "both branches give 0.5 at z = 0"),
+    ("relu_forward: out = np.maximum(x, 0) -> out = np.maximum(0, x)", "np.maximum is symmetric"),
+    ("leaky_relu_forward: out = np.where(x > 0, x, negative_slope * x) -> "
+     "out = np.where(x >= 0, x, negative_slope * x)", "both branches give 0 at x = 0"),
+    ("prelu_forward: out = np.where(x > 0, x, a * x) -> out = np.where(x >= 0, x, a * x)",
+     "both branches give 0 at x = 0"),
+    ("prelu_backward: dalpha = np.sum(np.where(x > 0, 0.0, dout * x), axis=axes) -> "
+     "dalpha = np.sum(np.where(x >= 0, 0.0, dout * x), axis=axes)", "both branches give 0 at x = 0"),
+    ("prelu_forward: a = alpha.reshape((1, -1) + (1,) * (x.ndim - 2)) -> "
+     "a = alpha.reshape((1, -2) + (1,) * (x.ndim - 2))", "NumPy reads any negative size as the unknown one"),
+    ("prelu_backward: a = alpha.reshape((1, -1) + (1,) * (x.ndim - 2)) -> "
+     "a = alpha.reshape((1, -2) + (1,) * (x.ndim - 2))", "NumPy reads any negative size as the unknown one"),
+    ("maxout_forward: out = np.take_along_axis(z, winner[None], axis=0)[0] -> "
+     "out = np.take_along_axis(z, winner[None], axis=0)[-1]", "the axis taken along has length 1"),
+    ("multiclass_hinge_loss: margins = np.maximum(0.0, scores - scores[rows, y][:, None] + 1.0) -> "
+     "margins = np.maximum(scores - scores[rows, y][:, None] + 1.0, 0.0)", "np.maximum is symmetric"),
 ]

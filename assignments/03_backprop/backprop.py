@@ -60,6 +60,12 @@ rng = np.random.default_rng(0)
 # A quick sanity check for every backward pass: each gradient has the shape of the thing
 # it belongs to. In particular `dx` must be reshaped back to the shape of `x`, not left
 # flattened, and the bias gradient sums over the samples, because $b$ is added to every one.
+#
+# As in assignment 02, forward and backward passes never change their arguments: flatten
+# with `x.reshape(N, -1)`, never by assigning `x.shape` (which would reshape the caller's
+# array), and write results into new arrays. The grader checks that every call leaves its arguments as they
+# were. (The one function that *does* change what it is given is `train` in section 5,
+# which updates the model's parameters in place, as its description says.)
 
 # %% solution="reference.layers:affine_forward,affine_backward" grade_id="affine"
 # filled in by the build
@@ -190,7 +196,7 @@ for name, value in net.params.items():
     assert error < 1e-6, f"grads['{name}'] disagrees with central differences"
 
 # %%
-X_train, y_train, X_test, y_test = data.digits()
+X_train, y_train, X_val, y_val, _, _ = data.digits()
 net = TwoLayerNet(64, 100, 10, weight_scale=1e-3)
 initial_loss, _ = net.loss(X_train, y_train)
 print(f"initial loss {initial_loss:.4f}, ln(10) = {math.log(10):.4f}")
@@ -211,6 +217,10 @@ assert abs(initial_loss - math.log(10)) < 0.01, "with small weights the loss sta
 # the same loop trains any model whose `params` dict holds its arrays, including the
 # `Sequential` container of section 6. `train` returns the history: the loss of every step
 # and the training (and, if given, validation) accuracy after every epoch.
+#
+# The grader replays your training step by step, so the order of the batches matters:
+# create `rng = np.random.default_rng(seed)` once, draw one `rng.permutation(N)` at the start
+# of every epoch (nothing else from `rng`), and take the batches in that order.
 
 # %% solution="reference.networks:train" grade_id="train"
 # filled in by the build
@@ -222,34 +232,41 @@ print(f"training accuracy on 50 samples: {history['train_acc'][-1]:.2f}")
 assert history["train_acc"][-1] == 1.0, "the network should memorize 50 samples"
 
 # %% [markdown]
-# Now the whole training set. The grader trains your network with these hyperparameters
-# (in one call, `train(net, X_train, y_train, lr=0.2, epochs=40, batch_size=50, seed=0)`)
-# and measures the accuracy on digits it never showed you; the threshold is in
-# `course.yml`. Here `train` runs one epoch at a time, with a new seed for each epoch's
-# shuffle, so that a progress bar can follow along.
+# Now the whole training set, watching the validation part after every epoch. Here `train`
+# runs one epoch at a time, with a new seed for each epoch's shuffle, so that a progress bar
+# can follow along.
+#
+# **What the grader checks.** It trains your network with these hyperparameters in one call,
+# `train(TwoLayerNet(64, 100, 10, weight_scale=0.1, reg=1e-3, seed=0), X_train, y_train,
+# lr=0.2, epochs=40, batch_size=50, seed=0)`, and computes the predictions of the trained
+# parameters itself. The digits are public, so a program could look an image's label up
+# instead of learning it: the grader trains and tests on a secretly transformed copy (the
+# 64 pixel values of every image rotated together, plus a little noise), which the network
+# learns as well and no lookup can match. It requires a test accuracy of at least
+# **{{ thresholds.digits_accuracy }}**.
 
 # %%
 net = TwoLayerNet(64, 100, 10, weight_scale=0.1, reg=1e-3, seed=0)
-losses, train_acc, test_acc = [], [], []
+losses, train_acc, val_acc = [], [], []
 for epoch in tqdm(range(40), desc="epochs"):
     h = train(net, X_train, y_train, lr=0.2, epochs=1, batch_size=50, seed=epoch,
-              X_val=X_test, y_val=y_test)
+              X_val=X_val, y_val=y_val)
     losses += h["loss"]
     train_acc += h["train_acc"]
-    test_acc += h["val_acc"]
-print(f"held-out accuracy: {test_acc[-1]:.3f}")
+    val_acc += h["val_acc"]
+print(f"validation accuracy: {val_acc[-1]:.3f} (the grader requires {{ thresholds.digits_accuracy }} on its test part)")
 
 fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.5))
 left.plot(losses, lw=0.5)
 left.set(xlabel="step", ylabel="batch loss", yscale="log", title="Training loss")
 middle.plot(train_acc, label="training")
-middle.plot(test_acc, label="held out")
+middle.plot(val_acc, label="validation")
 middle.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
 middle.legend()
 confusion = np.zeros((10, 10), dtype=int)
-np.add.at(confusion, (y_test, net.predict(X_test)), 1)
+np.add.at(confusion, (y_val, net.predict(X_val)), 1)
 right.imshow(np.log1p(confusion), cmap="Blues")
-right.set(xlabel="predicted digit", ylabel="true digit", title="Held-out confusion (log scale)",
+right.set(xlabel="predicted digit", ylabel="true digit", title="Validation confusion (log scale)",
           xticks=range(10), yticks=range(10))
 plt.show()
 
@@ -283,16 +300,16 @@ plt.show()
 model = Sequential(Affine(64, 100), ReLU(), Affine(100, 10), reg=1e-3)
 for (name, value), key in zip(model.params.items(), ["W1", "b1", "W2", "b2"]):
     value[...] = net.params[key]
-assert np.array_equal(model.predict(X_test), net.predict(X_test)), "Sequential should match TwoLayerNet"
+assert np.array_equal(model.predict(X_val), net.predict(X_val)), "Sequential should match TwoLayerNet"
 assert np.isclose(model.loss(X_train, y_train)[0], net.loss(X_train, y_train)[0])
 
 deep = Sequential(Affine(64, 100, weight_scale=0.1, seed=1), ReLU(),
                   Affine(100, 100, weight_scale=0.1, seed=2), ReLU(),
                   Affine(100, 10, weight_scale=0.1, seed=3), reg=1e-3)
-deep_history = train(deep, X_train, y_train, lr=0.2, epochs=40, batch_size=50, X_val=X_test, y_val=y_test)
-print(f"three layers: held-out accuracy {deep_history['val_acc'][-1]:.3f}")
-plt.plot(test_acc, label="TwoLayerNet")
+deep_history = train(deep, X_train, y_train, lr=0.2, epochs=40, batch_size=50, X_val=X_val, y_val=y_val)
+print(f"three layers: validation accuracy {deep_history['val_acc'][-1]:.3f}")
+plt.plot(val_acc, label="TwoLayerNet")
 plt.plot(deep_history["val_acc"], label="Sequential, 3 affine layers")
-plt.gca().set(xlabel="epoch", ylabel="held-out accuracy")
+plt.gca().set(xlabel="epoch", ylabel="validation accuracy")
 plt.legend()
 plt.show()

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-from autograder.student import data
-from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.student import data, heldout
+from autograder.student.checks import (accuracy, assert_at_least, assert_close, assert_gradient, assert_shape,
+                                       assert_unchanged, with_params)
 from autograder.grading.proxy import fetch
 from reference import layers as ref
+from reference import losses
 from reference import networks
 from reference import modules
 
@@ -16,38 +18,32 @@ def digits():
     return data.digits(seed=0)
 
 
-def reference_copy(model, params):
-    """``model`` (a reference model) with its parameters overwritten by copies of ``params``."""
-    if not isinstance(params, dict):
-        raise AssertionError(f"params is a {type(params).__name__}, expected a dict of arrays")
-    for name, value in model.params.items():
-        assert_shape(params.get(name), value.shape, f"params['{name}']")
-        value[...] = params[name]
-    return model
-
-
 @pytest.mark.points(2)
-def test_affine_matches_reference_on_other_shapes(student, rng):
+def test_affine_matches_reference_on_other_shapes(student, grader, rng):
     for x_shape, m in [((1, 7), 3), ((4, 3, 2, 2), 5)]:
         x = rng.normal(size=x_shape)
         w, b = rng.normal(size=(int(np.prod(x_shape[1:])), m)), rng.normal(size=m)
         dout = rng.normal(size=(x_shape[0], m))
         out, cache = student.affine_forward(x, w, b)
+        assert_unchanged(grader, f"affine_forward for x of shape {x_shape}")
         assert_close(out, ref.affine_forward(x, w, b)[0], f"affine_forward for x of shape {x_shape}")
         dx, dw, db = student.affine_backward(dout, cache)
+        assert_unchanged(grader, f"affine_backward for x of shape {x_shape}")
         expected = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
         for name, got, want in zip(("dx", "dw", "db"), (dx, dw, db), expected):
             assert_close(got, want, f"{name} from affine_backward for x of shape {x_shape}")
 
 
 @pytest.mark.points(2)
-def test_affine_relu_matches_reference(student, rng):
+def test_affine_relu_matches_reference(student, grader, rng):
     x, w, b = rng.normal(size=(6, 5)), rng.normal(size=(5, 7)), rng.normal(size=7)
     dout = rng.normal(size=(6, 7))
     out, cache = student.affine_relu_forward(x, w, b)
+    assert_unchanged(grader, "affine_relu_forward(x, w, b)")
     expected_out, expected_cache = ref.affine_relu_forward(x, w, b)
     assert_close(out, expected_out, "affine_relu_forward(x, w, b)")
     grads = student.affine_relu_backward(dout, cache)
+    assert_unchanged(grader, "affine_relu_backward(dout, cache)")
     for name, got, want in zip(("dx", "dw", "db"), grads, ref.affine_relu_backward(dout, expected_cache)):
         assert_close(got, want, f"{name} from affine_relu_backward")
     forward = lambda v: np.sum(ref.affine_relu_forward(x, v, b)[0] * dout)  # noqa: E731
@@ -70,7 +66,7 @@ def test_two_layer_net_initialization(student):
 def test_two_layer_net_matches_reference_with_regularization(student, rng):
     X, y = rng.normal(size=(10, 3, 2)), rng.integers(0, 5, size=10)
     net = student.TwoLayerNet(6, 8, 5, weight_scale=0.3, reg=0.7, seed=4)
-    expected = reference_copy(networks.TwoLayerNet(6, 8, 5, reg=0.7), fetch(net.params))
+    expected = with_params(networks.TwoLayerNet(6, 8, 5, reg=0.7), fetch(net.params))
     assert_close(net.scores(X), expected.scores(X), "TwoLayerNet.scores(X) for X of shape (10, 3, 2)")
     loss, grads = net.loss(X, y)
     expected_loss, expected_grads = expected.loss(X, y)
@@ -85,7 +81,7 @@ def test_two_layer_net_gradient_by_central_differences(student, rng):
     net = student.TwoLayerNet(4, 6, 3, weight_scale=0.5, reg=0.25, seed=5)
     params = fetch(net.params)
     _, grads = net.loss(X, y)
-    expected = reference_copy(networks.TwoLayerNet(4, 6, 3, reg=0.25), params)
+    expected = with_params(networks.TwoLayerNet(4, 6, 3, reg=0.25), params)
     for name in ("W1", "b1", "W2", "b2"):
         def forward(value, name=name):
             expected.params[name][...] = value
@@ -123,7 +119,7 @@ def test_sequential_matches_reference(student, rng):
                                student.Affine(5, 4, weight_scale=0.5, seed=3), reg=0.4)
     expected = modules.Sequential(modules.Affine(*sizes[0]), modules.ReLU(), modules.Affine(*sizes[1]),
                                    modules.ReLU(), modules.Affine(*sizes[2]), reg=0.4)
-    reference_copy(expected, fetch(model.params))
+    with_params(expected, fetch(model.params))
     loss, grads = model.loss(X, y)
     expected_loss, expected_grads = expected.loss(X, y)
     assert_close(loss, expected_loss, "a 3-layer Sequential's loss(X, y)")
@@ -140,7 +136,7 @@ def test_sequential_matches_reference(student, rng):
 def test_train_follows_reference_steps(student, rng):
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
     net = student.TwoLayerNet(4, 6, 3, weight_scale=0.3, reg=0.1, seed=2)
-    expected = reference_copy(networks.TwoLayerNet(4, 6, 3, reg=0.1), fetch(net.params))
+    expected = with_params(networks.TwoLayerNet(4, 6, 3, reg=0.1), fetch(net.params))
     history = student.train(net, X, y, lr=0.3, epochs=3, batch_size=8, seed=5)
     expected_history = networks.train(expected, X, y, lr=0.3, epochs=3, batch_size=8, seed=5)
     assert_close(history.get("loss"), expected_history["loss"],
@@ -167,10 +163,41 @@ def test_train_updates_sequential_in_place(student, rng):
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(60)
-def test_two_layer_net_reaches_digits_accuracy_threshold(student, digits, thresholds):
-    """A TwoLayerNet trained by the grader reaches the held-out accuracy threshold on digits."""
-    X_train, y_train, X_test, y_test = digits
+def test_two_layer_net_reaches_digits_accuracy_threshold(student, digits, secret, thresholds):
+    """A TwoLayerNet trained by train on a transformed copy of the digits: test accuracy."""
+    view = heldout.rotated(digits, secret)
     net = student.TwoLayerNet(64, 100, 10, weight_scale=0.1, reg=1e-3, seed=0)
-    student.train(net, X_train, y_train, lr=0.2, epochs=40, batch_size=50, seed=0)
-    held_out = accuracy(net.predict(X_test), y_test, "TwoLayerNet.predict(X_test)")
-    assert_at_least(held_out, thresholds["digits_accuracy"], "held-out accuracy on digits")
+    student.train(net, view.X_train, view.y_train, lr=0.2, epochs=40, batch_size=50, seed=0)
+    trained = with_params(networks.TwoLayerNet(64, 100, 10), fetch(net.params))
+    held_out = accuracy(trained.predict(view.X_test), view.y_test, "the trained TwoLayerNet's predictions")
+    assert_at_least(held_out, thresholds["digits_accuracy"], "the trained TwoLayerNet's test accuracy")
+
+
+@pytest.mark.points(1)
+def test_every_weight_is_drawn_with_weight_scale(student):
+    net = student.TwoLayerNet(64, 100, 10, weight_scale=0.05, seed=3)
+    layer = student.Affine(100, 20, weight_scale=0.05, seed=3)
+    for what, weights in [("TwoLayerNet's params['W2']", fetch(net.params)["W2"]),
+                          ("Affine(100, 20).params['w']", fetch(layer.params)["w"])]:
+        std = float(np.std(weights))
+        assert 0.045 < std < 0.055, f"{what} has standard deviation {std:.4f}, expected weight_scale = 0.05"
+
+
+@pytest.mark.points(1)
+def test_train_keeps_a_last_batch_of_one_sample(student, rng):
+    X, y = rng.normal(size=(21, 4)), rng.integers(0, 3, size=21)
+    history = student.train(student.TwoLayerNet(4, 5, 3), X, y, lr=0.1, epochs=2, batch_size=10)
+    assert_shape(history.get("loss"), (6,), "history['loss'] for 2 epochs of 21 samples in batches of 10, 10 and 1")
+
+
+@pytest.mark.points(1)
+def test_cells_from_02_hold_where_03_uses_them(student):
+    """relu_backward at x = 0, and softmax_cross_entropy for rows of very different scales."""
+    x, dout = np.array([[0.0, 1.0], [-1.0, 0.0]]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert_close(student.relu_backward(dout, student.relu_forward(x)[1]), np.where(x > 0, dout, 0.0),
+                 "relu_backward at x = 0 (0 where x <= 0)")
+    scores, y = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2])
+    loss, dscores = student.softmax_cross_entropy(scores, y)
+    expected_loss, expected_dscores = losses.softmax_cross_entropy(scores, y)
+    assert_close(loss, expected_loss, "softmax_cross_entropy's loss for rows of scores near 1000 and -1000")
+    assert_close(dscores, expected_dscores, "softmax_cross_entropy's dscores for rows near 1000 and -1000")

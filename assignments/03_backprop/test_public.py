@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from autograder.student import data
-from autograder.student.checks import accuracy, assert_at_least, assert_close, assert_gradient, assert_shape
+from autograder.student.checks import (accuracy, assert_at_least, assert_close, assert_gradient, assert_shape,
+                                       assert_unchanged)
+from autograder.student.torchcheck import two_layer_sgd
 from autograder.grading.proxy import fetch
 
 
@@ -30,19 +32,21 @@ def torch_classifier_loss(params, X, y, reg, keys=(("W1", "b1"), ("W2", "b2"))):
 
 
 @pytest.mark.points(1)
-def test_affine_forward_flattens_each_sample(student, rng):
+def test_affine_forward_flattens_each_sample(student, grader, rng):
     x, w, b = rng.normal(size=(3, 2, 4, 5)), rng.normal(size=(40, 6)), rng.normal(size=6)
     out, _ = student.affine_forward(x, w, b)
+    assert_unchanged(grader, "affine_forward(x, w, b)")
     assert_shape(out, (3, 6), "affine_forward(x, w, b) for x of shape (3, 2, 4, 5)")
     assert_close(out, x.reshape(3, 40) @ w + b, "affine_forward(x, w, b)")
 
 
 @pytest.mark.points(3)
-def test_affine_backward_by_central_differences(student, rng):
+def test_affine_backward_by_central_differences(student, grader, rng):
     x, w, b = rng.normal(size=(4, 3, 2)), rng.normal(size=(6, 5)), rng.normal(size=5)
     dout = rng.normal(size=(4, 5))
     _, cache = student.affine_forward(x, w, b)
     dx, dw, db = student.affine_backward(dout, cache)
+    assert_unchanged(grader, "affine_backward(dout, cache)")
     assert_shape(dx, x.shape, "dx from affine_backward (it has the shape of x)")
     assert_gradient(dx, lambda v: np.sum((v.reshape(4, -1) @ w + b) * dout), x, "dx from affine_backward")
     assert_gradient(dw, lambda v: np.sum((x.reshape(4, -1) @ v + b) * dout), w, "dw from affine_backward")
@@ -50,12 +54,14 @@ def test_affine_backward_by_central_differences(student, rng):
 
 
 @pytest.mark.points(2)
-def test_affine_relu_backward_by_central_differences(student, rng):
+def test_affine_relu_backward_by_central_differences(student, grader, rng):
     x, w, b = rng.normal(size=(5, 2, 3)), rng.normal(size=(6, 4)), rng.normal(size=4)
     dout = rng.normal(size=(5, 4))
     out, cache = student.affine_relu_forward(x, w, b)
+    assert_unchanged(grader, "affine_relu_forward(x, w, b)")
     assert_close(out, np.maximum(x.reshape(5, -1) @ w + b, 0), "affine_relu_forward(x, w, b)")
     dx, dw, db = student.affine_relu_backward(dout, cache)
+    assert_unchanged(grader, "affine_relu_backward(dout, cache)")
     layer = lambda x, w, b: np.maximum(x.reshape(5, -1) @ w + b, 0)  # noqa: E731
     assert_gradient(dx, lambda v: np.sum(layer(v, w, b) * dout), x, "dx from affine_relu_backward")
     assert_gradient(dw, lambda v: np.sum(layer(x, v, b) * dout), w, "dw from affine_relu_backward")
@@ -65,7 +71,7 @@ def test_affine_relu_backward_by_central_differences(student, rng):
 @pytest.mark.points(1)
 def test_two_layer_net_initial_loss_is_log_10(student):
     """With small weights every class is equally likely: the loss starts at ln(10)."""
-    X_train, y_train, _, _ = data.digits()
+    X_train, y_train, *_ = data.digits()
     net = student.TwoLayerNet(64, 50, 10, weight_scale=1e-3)
     params = fetch(net.params)
     for name, shape in [("W1", (64, 50)), ("b1", (50,)), ("W2", (50, 10)), ("b2", (10,))]:
@@ -96,7 +102,7 @@ def test_two_layer_net_predicts_highest_score(student, rng):
 
 @pytest.mark.points(2)
 def test_two_layer_net_overfits_50_samples(student):
-    X_train, y_train, _, _ = data.digits()
+    X_train, y_train, *_ = data.digits()
     X, y = X_train[:50], y_train[:50]
     net = student.TwoLayerNet(64, 100, 10, weight_scale=0.1)
     student.train(net, X, y, lr=0.5, epochs=100, batch_size=50)
@@ -112,6 +118,30 @@ def test_train_history_has_one_entry_per_step_and_epoch(student, rng):
         assert_shape(history.get(key), (n,), f"history['{key}'] for {what}")
 
 
+@pytest.mark.points(2)
+def test_train_takes_the_batches_of_one_permutation_per_epoch(student, rng):
+    """train equals torch SGD on the batches of rng.permutation(N), one per epoch, for a
+    TwoLayerNet and for a Sequential (whose arrays train must update in place)."""
+    X, y = rng.normal(size=(23, 4)), rng.integers(0, 3, size=23)
+    net = student.TwoLayerNet(4, 6, 3, weight_scale=0.3, seed=2)
+    sequential = student.Sequential(student.Affine(4, 6, weight_scale=0.3, seed=3), student.ReLU(),
+                                     student.Affine(6, 3, weight_scale=0.3, seed=4))
+    names = {"W1": "0.w", "b1": "0.b", "W2": "2.w", "b2": "2.b"}
+    for what, model, key in [("TwoLayerNet", net, lambda name: name), ("Sequential", sequential, names.get)]:
+        start = fetch(model.params)
+        missing = [key(name) for name in names if key(name) not in start]
+        if missing:
+            raise AssertionError(f"the {what}'s params have no {missing}")
+        student.train(model, X, y, lr=0.3, epochs=3, batch_size=8, seed=5)
+        expected, _ = two_layer_sgd({name: start.get(key(name)) for name in names}, X, y, lr=0.3, epochs=3,
+                                    batch_size=8, seed=5)
+        params = fetch(model.params)
+        for name, value in expected.items():
+            assert_close(params.get(key(name)), value, f"a {what}'s params['{key(name)}'] after train(model, X, y, "
+                         "lr=0.3, epochs=3, batch_size=8, seed=5) (batches in the order of one rng.permutation(N) "
+                         "per epoch, the last one smaller; the arrays updated in place)", rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.points(3)
 def test_sequential_loss_and_gradients_match_torch(student, rng):
     X, y = rng.normal(size=(6, 2, 2)), rng.integers(0, 3, size=6)
@@ -123,3 +153,15 @@ def test_sequential_loss_and_gradients_match_torch(student, rng):
     assert_close(loss, expected_loss, "Sequential(...).loss(X, y)'s loss")
     for name, expected in expected_grads.items():
         assert_close(grads.get(name), expected, f"Sequential(...).loss(X, y)'s grads['{name}']")
+
+
+@pytest.mark.points(1)
+def test_train_records_accuracies_as_fractions(student, rng):
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
+    X_val, y_val = rng.normal(size=(12, 4)), rng.integers(0, 3, size=12)
+    net = student.TwoLayerNet(4, 6, 3, weight_scale=0.3, seed=1)
+    history = student.train(net, X, y, lr=0.3, epochs=2, batch_size=10, X_val=X_val, y_val=y_val)
+    for key, inputs, labels in [("train_acc", X, y), ("val_acc", X_val, y_val)]:
+        assert_shape(history.get(key), (2,), f"history['{key}'] for 2 epochs")
+        assert_close(history[key][-1], np.mean(net.predict(inputs) == labels), f"history['{key}'] after the "
+                     "last epoch (the fraction of correct predictions, between 0 and 1)")

@@ -23,6 +23,17 @@ BUGS = [
             Edit("train", "range(0, X.shape[0], batch_size)", "range(0, X.shape[0] - batch_size + 1, batch_size)")),
     Variant("update_not_in_place", "train rebinds the parameters instead of updating the arrays",
             Edit("train", "params[name] -= lr * grad", "params[name] = params[name] - lr * grad")),
+    Variant("affine_relu_backward_gates_dout_in_place", "affine_relu_backward zeroes entries of the caller's "
+            "dout instead of computing a new gradient",
+            Replace("affine_relu_backward", """
+def affine_relu_backward(dout, cache):
+    affine_cache, relu_cache = cache
+    dout[relu_cache <= 0] = 0
+    return affine_backward(dout, affine_cache)
+""")),
+    Variant("train_shuffles_once", "one permutation drawn before the first epoch and reused by every epoch",
+            Edit("train", "    for _ in range(epochs):\n        order = rng.permutation(X.shape[0])\n",
+                 "    order = rng.permutation(X.shape[0])\n    for _ in range(epochs):\n")),
 ]
 
 ALTERNATIVES = [
@@ -108,4 +119,32 @@ def train(model, X, y, lr=0.1, epochs=10, batch_size=100, seed=0, X_val=None, y_
             history["val_acc"].append((model.predict(X_val) == y_val).mean())
     return history
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+_LAYERS_IGNORE_TRAIN = "03's layers (Affine, ReLU) ignore train and rng; 05 checks them, where Dropout uses them"
+_ONLY_2D = "03 calls log_softmax on (N, C) scores only, where axis 1 is the last; 02 checks (..., C)"
+EQUIVALENT_MUTANTS = [
+    ("affine_forward: out = x.reshape(x.shape[0], -1) @ w + b -> out = x.reshape(x.shape[0], -2) @ w + b",
+     "NumPy reads any negative size as the unknown one"),
+    ("affine_backward: x_flat = x.reshape(x.shape[0], -1) -> x_flat = x.reshape(x.shape[0], -2)",
+     "NumPy reads any negative size as the unknown one"),
+    ("relu_forward: out = np.maximum(x, 0) -> out = np.maximum(0, x)", "np.maximum is symmetric"),
+    ("log_softmax: shifted = scores - np.max(scores, axis=-1, keepdims=True) -> "
+     "shifted = scores - np.max(scores, axis=1, keepdims=True)", _ONLY_2D),
+    ("log_softmax: return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True)) -> "
+     "return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))", _ONLY_2D),
+    ("__init__: self.cache = None -> pass", "forward sets the cache before backward reads it"),
+    ("forward: x = layer.forward(x, train=train, rng=self.rng) -> x = layer.forward(x, rng=self.rng)",
+     _LAYERS_IGNORE_TRAIN),
+    ("forward: x = layer.forward(x, train=train, rng=self.rng) -> x = layer.forward(x, train=train)",
+     _LAYERS_IGNORE_TRAIN),
+    ("loss: data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y) -> "
+     "data_loss, dscores = softmax_cross_entropy(self.forward(X), y)", "train=True is forward's default"),
+    ("loss: data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y) -> "
+     "data_loss, dscores = softmax_cross_entropy(self.forward(X, train=False), y)", _LAYERS_IGNORE_TRAIN),
+    ("predict: return np.argmax(self.forward(X, train=False), axis=1) -> "
+     "return np.argmax(self.forward(X), axis=1)", _LAYERS_IGNORE_TRAIN),
+    ("predict: return np.argmax(self.forward(X, train=False), axis=1) -> "
+     "return np.argmax(self.forward(X, train=True), axis=1)", _LAYERS_IGNORE_TRAIN),
 ]

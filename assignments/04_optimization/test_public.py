@@ -10,8 +10,19 @@ import scipy.optimize
 import torch
 
 from autograder.student import data
-from autograder.student.checks import as_array, as_number, assert_close, assert_gradient, assert_shape
+from autograder.student.checks import (as_array, as_number, assert_close, assert_gradient, assert_no_overflow,
+                                       assert_shape, assert_unchanged)
 from autograder.student.torchcheck import rule_trajectory, torch_trajectory
+
+
+def watched(rule, grader, name):
+    """``rule``, failing as soon as one of its calls changes an argument (w, dw, the state) in place."""
+    def call(*args, **kwargs):
+        result = rule(*args, **kwargs)
+        assert_unchanged(grader, name)
+        return result
+    call.__name__ = name
+    return call
 
 
 def for_scipy(fun):
@@ -27,16 +38,17 @@ def sequence(rng, shape=(4, 3), steps=10):
 
 
 @pytest.mark.points(1)
-def test_sgd_matches_torch(student, rng):
+def test_sgd_matches_torch(student, grader, rng):
     w0, gradients = sequence(rng)
-    ours, _ = rule_trajectory(student.sgd, w0, gradients, lr=0.2)
+    ours, _ = rule_trajectory(watched(student.sgd, grader, "sgd"), w0, gradients, lr=0.2)
     assert_close(ours, torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.2)[0], "sgd's iterates over 10 steps")
 
 
 @pytest.mark.points(2)
-def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, rng):
+def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, grader, rng):
     w0, gradients = sequence(rng)
-    ours, state = rule_trajectory(student.sgd_momentum, w0, gradients, lr=0.1, momentum=0.9)
+    ours, state = rule_trajectory(watched(student.sgd_momentum, grader, "sgd_momentum"), w0, gradients,
+                                  lr=0.1, momentum=0.9)
     theirs, torch_state = torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9)
     assert_close(ours, theirs, "sgd_momentum's iterates over 10 steps (torch.optim.SGD, momentum=0.9)")
     if not isinstance(state, dict) or "velocity" not in state:
@@ -46,27 +58,57 @@ def test_momentum_matches_torch_with_velocity_minus_lr_times_buffer(student, rng
 
 
 @pytest.mark.points(2)
-def test_nesterov_matches_torch(student, rng):
+def test_nesterov_matches_torch(student, grader, rng):
     w0, gradients = sequence(rng)
-    ours, _ = rule_trajectory(student.sgd_nesterov, w0, gradients, lr=0.1, momentum=0.9)
+    ours, _ = rule_trajectory(watched(student.sgd_nesterov, grader, "sgd_nesterov"), w0, gradients,
+                              lr=0.1, momentum=0.9)
     theirs, _ = torch_trajectory(torch.optim.SGD, w0, gradients, lr=0.1, momentum=0.9, nesterov=True)
     assert_close(ours, theirs, "sgd_nesterov's iterates over 10 steps (torch.optim.SGD, nesterov=True)")
 
 
 @pytest.mark.points(2)
-def test_rmsprop_matches_torch(student, rng):
+def test_rmsprop_matches_torch(student, grader, rng):
     w0, gradients = sequence(rng)
-    ours, _ = rule_trajectory(student.rmsprop, w0, gradients, lr=0.01, alpha=0.9)
+    ours, _ = rule_trajectory(watched(student.rmsprop, grader, "rmsprop"), w0, gradients, lr=0.01, alpha=0.9)
     theirs, _ = torch_trajectory(torch.optim.RMSprop, w0, gradients, lr=0.01, alpha=0.9)
     assert_close(ours, theirs, "rmsprop's iterates over 10 steps (torch.optim.RMSprop)")
 
 
 @pytest.mark.points(2)
-def test_adam_matches_torch(student, rng):
+def test_adam_matches_torch(student, grader, rng):
     w0, gradients = sequence(rng)
-    ours, _ = rule_trajectory(student.adam, w0, gradients, lr=0.01)
+    ours, _ = rule_trajectory(watched(student.adam, grader, "adam"), w0, gradients, lr=0.01)
     theirs, _ = torch_trajectory(torch.optim.Adam, w0, gradients, lr=0.01)
     assert_close(ours, theirs, "adam's iterates over 10 steps (torch.optim.Adam)")
+
+
+@pytest.mark.points(1)
+def test_rmsprop_adds_eps_outside_the_root_like_torch(student, rng):
+    """Gradients of about 1e-4: sqrt(s) is then close to eps, and the placement of eps shows."""
+    w0, gradients = sequence(rng)
+    gradients = [1e-4 * g for g in gradients]
+    ours, state = rule_trajectory(student.rmsprop, w0, gradients, lr=0.01)
+    theirs, torch_state = torch_trajectory(torch.optim.RMSprop, w0, gradients, lr=0.01)
+    assert_close(ours, theirs, "rmsprop's iterates for gradients of about 1e-4 (eps = 1e-8 added to sqrt(s), "
+                 "as torch.optim.RMSprop does)")
+    if not isinstance(state, dict) or "square_avg" not in state:
+        raise AssertionError("rmsprop's state should be a dict with the key 'square_avg'")
+    assert_close(state["square_avg"], torch_state["square_avg"].numpy(), "rmsprop's state['square_avg']",
+                 rtol=1e-6, atol=1e-20)
+
+
+@pytest.mark.points(1)
+def test_adam_adds_eps_to_the_corrected_root_like_torch(student, rng):
+    """eps = 1e-3 and gradients of about 1e-3: where eps sits changes every step."""
+    w0, gradients = sequence(rng)
+    gradients = [1e-3 * g for g in gradients]
+    ours, state = rule_trajectory(student.adam, w0, gradients, lr=0.01, eps=1e-3)
+    theirs, torch_state = torch_trajectory(torch.optim.Adam, w0, gradients, lr=0.01, eps=1e-3)
+    assert_close(ours, theirs, "adam's iterates with eps=1e-3 (eps added to sqrt(v_hat), as torch.optim.Adam does)")
+    for key in ("exp_avg", "exp_avg_sq"):
+        if not isinstance(state, dict) or key not in state:
+            raise AssertionError(f"adam's state should be a dict with the key {key!r}")
+        assert_close(state[key], torch_state[key].numpy(), f"adam's state[{key!r}]", rtol=1e-6, atol=1e-20)
 
 
 @pytest.mark.points(1)
@@ -117,16 +159,32 @@ def test_logistic_objective_gradient_and_hessian_by_central_differences(student,
         assert_gradient(as_array(hess(w), "hess(w)")[i], lambda v: fun(v)[1][i], w, f"row {i} of hess(w)")
 
 
+@pytest.mark.points(1)
+def test_logistic_objective_is_stable_for_huge_logits(student, grader):
+    X, y, w = np.array([[800.0], [-800.0], [3.0]]), np.array([0.0, 1.0, 1.0]), np.array([1.0])
+    fun, hess = student.logistic_objective(X, y, 0.0)
+    value, grad = fun(w)
+    assert_no_overflow(grader, "fun(w) of logistic_objective for logits of +-800")
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(X @ w), torch.tensor(y))
+    assert_close(value, expected.item(), "fun(w) of logistic_objective for logits of +-800")
+    p = torch.sigmoid(torch.tensor(X @ w)).numpy()
+    assert_close(grad, X.T @ (p - y) / 3, "the gradient of logistic_objective for logits of +-800")
+    H = hess(w)
+    assert_no_overflow(grader, "hess(w) of logistic_objective for logits of +-800")
+    assert_close(H, (X.T * (p * (1 - p))) @ X / 3, "hess(w) of logistic_objective for logits of +-800")
+
+
 @pytest.mark.points(2)
 def test_backtracking_meets_armijo_with_the_largest_step(student):
-    X, y, _, _ = data.breast_cancer()
+    X, y, *_ = data.breast_cancer()
     fun, _ = student.logistic_objective(X, y, 0.01)
     x0 = np.zeros(X.shape[1])
     value, grad = fun(x0)
     t = as_number(student.backtracking_line_search(fun, x0, -grad, 64.0, 0.5, 1e-4), "backtracking_line_search(...)")
-    if not t > 0 or not fun(x0 - t * grad)[0] <= value - 1e-4 * t * grad @ grad:
+    slack = 1e-12 * abs(value)  # the same condition computed in another order rounds differently
+    if not t > 0 or not fun(x0 - t * grad)[0] <= value - 1e-4 * t * (grad @ grad) + slack:
         raise AssertionError(f"the step {t:g} does not meet the Armijo condition")
-    if t < 64 and fun(x0 - 2 * t * grad)[0] <= value - 2e-4 * t * grad @ grad:
+    if t < 64 and fun(x0 - 2 * t * grad)[0] <= value - 2e-4 * t * (grad @ grad) - slack:
         raise AssertionError(f"the step {t:g} meets the Armijo condition, but so does {2 * t:g}, "
                              "which was tried first")
     k = np.log2(64 / t)
@@ -136,7 +194,7 @@ def test_backtracking_meets_armijo_with_the_largest_step(student):
 
 @pytest.mark.points(2)
 def test_newton_reaches_scipys_optimum_in_a_handful_of_steps(student):
-    X, y, _, _ = data.breast_cancer()
+    X, y, *_ = data.breast_cancer()
     X = np.hstack([np.ones((len(X), 1)), X])
     fun, hess = student.logistic_objective(X, y, 0.01)
     x, history = student.newton(fun, hess, np.zeros(X.shape[1]))
@@ -145,6 +203,24 @@ def test_newton_reaches_scipys_optimum_in_a_handful_of_steps(student):
     assert_close(x, expected.x, "newton's solution (compared with scipy's)", rtol=0, atol=1e-5)
     if len(history) > 12:
         raise AssertionError(f"newton took {len(history) - 1} iterations; it should need about 8")
+
+
+@pytest.mark.points(1)
+def test_newton_and_lbfgs_histories_hold_f_x0_and_the_value_after_each_iteration(student):
+    X, y, *_ = data.breast_cancer()
+    X = np.hstack([np.ones((len(X), 1)), X])
+    fun, hess = student.logistic_objective(X, y, 0.01)
+    x0 = np.zeros(X.shape[1])
+    start = as_number(fun(x0)[0], "fun(x0)")
+    for name, run in [("newton(fun, hess, x0, max_iter=3)", lambda: student.newton(fun, hess, x0, 3)),
+                      ("lbfgs(fun, x0, max_iter=3)", lambda: student.lbfgs(fun, x0, 10, 3))]:
+        x, history = run()
+        history = as_array(history, f"the history of {name}")
+        assert_shape(history, (4,), f"the history of {name}: f(x0), then the value after each of 3 iterations")
+        assert_close(history[0], start, f"history[0] of {name}, f(x0)")
+        assert_close(history[-1], as_number(fun(x)[0], "fun(x)"), f"history[-1] of {name}, f at the x it returns")
+        if not np.all(np.diff(history) < 0):
+            raise AssertionError(f"the history of {name} should decrease at every iteration: {history}")
 
 
 @pytest.mark.points(2)
@@ -166,10 +242,38 @@ def test_lbfgs_direction_equals_explicit_bfgs_updates(student, rng):
 
 @pytest.mark.points(2)
 def test_lbfgs_reaches_scipys_optimum(student):
-    X, y, _, _ = data.breast_cancer()
+    X, y, *_ = data.breast_cancer()
     X = np.hstack([np.ones((len(X), 1)), X])
     fun, _ = student.logistic_objective(X, y, 0.01)
     x, history = student.lbfgs(fun, np.zeros(X.shape[1]), 10, 200, 1e-8)
     expected = scipy.optimize.minimize(for_scipy(fun), np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
                                        options={"maxcor": 10, "gtol": 1e-10, "ftol": 1e-16})
     assert_close(x, expected.x, "lbfgs's solution (compared with scipy's L-BFGS-B)", rtol=0, atol=1e-5)
+
+
+@pytest.mark.points(1)
+def test_backtracking_returns_alpha_rho_to_max_steps_when_no_step_qualifies(student, rng):
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, size=30).astype(float)
+    fun, _ = student.logistic_objective(X, y, 0.01)
+    x = np.zeros(3)
+    direction = -as_array(fun(x)[1], "the gradient returned by fun(x)")
+    t = student.backtracking_line_search(fun, x, direction, 1e6, 0.5, 1e-4, 3)
+    assert_close(t, 1e6 * 0.5 ** 3, "backtracking_line_search(..., alpha=1e6, rho=0.5, max_steps=3), where "
+                 "none of the steps 1e6, 5e5, 2.5e5 meets the Armijo condition")
+
+
+@pytest.mark.points(1)
+def test_newton_and_lbfgs_stop_once_max_abs_grad_is_at_most_the_tolerance(student, rng):
+    X, y = np.abs(rng.normal(size=(20, 3))) + 0.1, np.ones(20)
+    fun, hess = student.logistic_objective(X, y, 0.01)
+    x0 = np.zeros(3)
+    largest = float(np.max(np.abs(as_array(fun(x0)[1], "the gradient returned by fun(x0)"))))
+    for name, run in [("newton", lambda tol: student.newton(fun, hess, x0, 5, tol)),
+                      ("lbfgs", lambda tol: student.lbfgs(fun, x0, 10, 5, tol))]:
+        x, history = run(largest)
+        assert_shape(history, (1,), f"the history of {name} with tolerance_grad = max |grad(x0)| (it stops at once)")
+        assert_close(x, x0, f"the x {name} returns when it stops at once")
+        _, history = run(0.999 * largest)
+        if len(history) < 2:
+            raise AssertionError(f"{name} stopped at once with tolerance_grad just below max |grad(x0)|: it "
+                                 "stops only when the largest |grad| component is at most the tolerance")

@@ -21,6 +21,46 @@ BUGS = [
             Edit("logistic_objective", " + reg * np.eye(X.shape[1])", "")),
     Variant("armijo_without_sufficient_decrease", "any decrease accepted: the c t g.d term is missing",
             Edit("backtracking_line_search", "value + c * t * slope", "value")),
+    Variant("sgd_updates_w_in_place", "w -= lr * dw: the right new w, but the caller's array changes",
+            Replace("sgd", """
+def sgd(w, dw, state=None, lr=1e-3):
+    w -= lr * dw
+    return w, None
+""")),
+    Variant("momentum_updates_state_in_place", "the velocity of the state dict updated in place and returned",
+            Replace("sgd_momentum", """
+def sgd_momentum(w, dw, state=None, lr=1e-3, momentum=0.9):
+    if state is None:
+        state = {"velocity": np.zeros_like(w)}
+    v = state["velocity"]
+    v *= momentum
+    v -= lr * dw
+    return w + v, state
+""")),
+    Variant("rmsprop_eps_inside_the_root", "RMSProp divides by sqrt(s + eps), not sqrt(s) + eps",
+            Edit("rmsprop", "(np.sqrt(s) + eps)", "np.sqrt(s + eps)")),
+    Variant("adam_eps_inside_the_root", "Adam divides by sqrt(v_hat + eps), not sqrt(v_hat) + eps",
+            Edit("adam", "(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)")),
+    Variant("adam_efficient_form_without_rescaled_eps", "the paper's efficient form with eps added to the "
+            "uncorrected sqrt(v)",
+            Replace("adam", """
+def adam(w, dw, state=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    state = state or {"step": 0, "exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
+    t = state["step"] + 1
+    m = betas[0] * state["exp_avg"] + (1 - betas[0]) * dw
+    v = betas[1] * state["exp_avg_sq"] + (1 - betas[1]) * dw ** 2
+    step_size = lr * np.sqrt(1 - betas[1] ** t) / (1 - betas[0] ** t)
+    return w - step_size * m / (np.sqrt(v) + eps), {"step": t, "exp_avg": m, "exp_avg_sq": v}
+""")),
+    Variant("logistic_objective_overflow_silenced", "the Hessian's sigmoid as 1 / (1 + exp(-z)), overflow silenced",
+            Edit("logistic_objective", "return np.exp(-np.logaddexp(0.0, -(X @ w)))",
+                 "with np.errstate(over='ignore'):\n            return 1.0 / (1.0 + np.exp(-(X @ w)))")),
+    Variant("newton_history_of_iterates", "newton's history holds the iterates x, not the values f(x)",
+            Edit("newton", "history = [value]", "history = [x.copy()]"),
+            Edit("newton", "history.append(value)", "history.append(x.copy())")),
+    Variant("lbfgs_history_without_the_start", "lbfgs's history leaves out f(x0)",
+            Edit("lbfgs", "history, s_history, y_history = [value], [], []",
+                 "history, s_history, y_history = [], [], []")),
 ]
 
 ALTERNATIVES = [
@@ -47,6 +87,28 @@ def step_decay(epoch, lr, step_size, gamma=0.1):
 def inverse_sqrt_decay(epoch, lr):
     return lr * np.power(epoch + 1, -0.5)
 """)),
+    Variant("in_place_on_private_copies", "momentum and Nesterov that update copies of the state in place; "
+            "Newton's history as plain floats",
+            Replace("sgd_momentum", """
+def sgd_momentum(w, dw, state=None, lr=1e-3, momentum=0.9):
+    v = np.zeros_like(w) if state is None else state["velocity"].copy()
+    v *= momentum
+    v -= lr * dw
+    new_w = w.copy()
+    new_w += v
+    return new_w, {"velocity": v}
+"""),
+            Replace("sgd_nesterov", """
+def sgd_nesterov(w, dw, state=None, lr=1e-3, momentum=0.9):
+    v = np.zeros_like(w) if state is None else np.array(state["velocity"])
+    v *= momentum
+    v -= lr * dw
+    step = momentum * v
+    step -= lr * dw
+    return w + step, {"velocity": v}
+"""),
+            Edit("newton", "history = [value]", "history = [float(value)]"),
+            Edit("newton", "history.append(value)", "history.append(float(value))")),
     Variant("paper_forms", "Adam in the paper's efficient form with a rescaled eps; RMSProp with np.square",
             Replace("adam", """
 def adam(w, dw, state=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -116,4 +178,21 @@ def logistic_objective(X, y, reg=1e-2):
 
     return fun, hess
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+_COPY = "the same values: x (or q) is rebound to a new float array before it changes"
+EQUIVALENT_MUTANTS = [
+    ("probabilities: return np.exp(-np.logaddexp(0.0, -(X @ w))) -> return np.exp(-np.logaddexp(-(X @ w), 0.0))",
+     "np.logaddexp is symmetric"),
+    ("fun: value = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * reg * w @ w -> "
+     "value = np.mean(np.logaddexp(z, 0.0) - y * z) + 0.5 * reg * w @ w", "np.logaddexp is symmetric"),
+    ("backtracking_line_search: if fun(x + t * direction)[0] <= value + c * t * slope: -> "
+     "if fun(x + t * direction)[0] < value + c * t * slope:",
+     "differs only where f(x + t d) equals the Armijo bound exactly, which no descent direction of a test reaches"),
+    ("newton: x = np.array(x0, dtype=np.float64) -> x = np.array(x0)", _COPY),
+    ("lbfgs: x = np.array(x0, dtype=np.float64) -> x = np.array(x0)", _COPY),
+    ("lbfgs_direction: q = np.array(grad, dtype=np.float64) -> q = np.array(grad)", _COPY),
+    ("lbfgs_direction: alphas = [0.0] * m -> alphas = [1.0] * m", "the first loop sets every alpha before use"),
+    ("lbfgs: if s @ y > 1e-10: -> if s @ y >= 1e-10:", "differs only where s.y is exactly 1e-10"),
 ]

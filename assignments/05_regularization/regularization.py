@@ -79,6 +79,10 @@ print("earlier work: OK")
 # same size $\lambda$ for every nonzero weight, so it pushes small weights all the way to
 # zero: L1 makes weights *sparse*. $|w|$ has no derivative at $0$; use the subgradient $0$
 # there (`np.sign(0) == 0`). Both functions return `(penalty, gradient)`.
+#
+# Like every loss and layer in this course, the functions of this assignment never change
+# their arguments (the weights, `x`, `dout`, the cache, the running statistics): they return
+# new arrays. The grader checks that every call leaves its arguments as they were.
 
 # %% solution="reference.regularization:l1_penalty,l2_penalty" grade_id="penalties"
 # filled in by the build
@@ -99,7 +103,7 @@ print("penalties: OK")
 # at (almost exactly) zero; under L2 they are small but spread out.
 
 # %%
-X_train, y_train, X_test, y_test = data.digits()
+X_train, y_train, X_val, y_val, _, _ = data.digits()
 
 
 def fit_penalized(penalty, lam, steps=300, lr=0.5):
@@ -115,10 +119,10 @@ def fit_penalized(penalty, lam, steps=300, lr=0.5):
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
 for ax, (penalty, lam) in zip(axes, [(l2_penalty, 1e-2), (l1_penalty, 3e-3)]):
     W, b = fit_penalized(penalty, lam)
-    accuracy = np.mean(np.argmax(X_test @ W + b, axis=1) == y_test)
+    accuracy = np.mean(np.argmax(X_val @ W + b, axis=1) == y_val)
     ax.hist(W.ravel(), bins=80, range=(-1, 1))
     ax.set(title=f"{penalty.__name__}, lam={lam}\n{np.mean(np.abs(W) < 1e-2):.0%} of |w| < 0.01, "
-                 f"test accuracy {accuracy:.2f}", xlabel="weight", ylabel="count", yscale="log")
+                 f"validation accuracy {accuracy:.2f}", xlabel="weight", ylabel="count", yscale="log")
 plt.show()
 
 # %% [markdown]
@@ -311,17 +315,8 @@ print("layer norm: OK")
 # filled in by the build
 
 # %%
-def noisy_digits(n=300, noise=0.3, seed=0):
-    """The first n training digits with a fraction `noise` of random labels, and the clean test set."""
-    X_tr, y_tr, X_te, y_te = data.digits(seed=seed)
-    flips = np.random.default_rng(seed)
-    y_tr = y_tr[:n].copy()
-    flip = flips.random(n) < noise
-    y_tr[flip] = flips.integers(0, 10, flip.sum())
-    return X_tr[:n], y_tr, X_te, y_te
-
-
-X_noisy, y_noisy, X_val, y_val = noisy_digits()
+# 300 training digits, 30% of them with a random label; the validation part stays clean
+X_noisy, y_noisy, X_val, y_val, _, _ = data.with_noisy_labels(data.digits(), fraction=0.3, n_train=300)
 settings = {"no regularization": {}, "dropout 0.5": {"dropout": 0.5}, "batch norm": {"batchnorm": True}}
 histories = {}
 for label, options in tqdm(settings.items(), desc="training"):
@@ -348,10 +343,17 @@ assert histories["dropout 0.5"]["val_acc"][-1] > histories["no regularization"][
 # of the peak. Batch norm makes the network *train* faster, and here that includes fitting
 # the noise: its regularizing effect is weak next to dropout's.
 #
-# The grader repeats this experiment on another split: the dropout network's validation
-# accuracy must beat the unregularized one's by the margin in `course.yml`. It also trains a
-# batch-norm network on clean digits and predicts the test images *one at a time*, which
-# only works with the running statistics.
+# **What the grader checks.** It repeats this experiment (`make_mlp(64, 256, 10, seed=0)`
+# with and without `dropout=0.5`, each trained by your `train` with the arguments above) on
+# a secretly transformed copy of the digits (the 64 pixel values of every image rotated
+# together, plus a little noise: a network learns it as well, and no lookup of the public
+# digits can match it), with 30% wrong training labels. On the test part, the dropout
+# network must reach an accuracy of at least **{{ thresholds.dropout_accuracy }}** and beat
+# the unregularized one by at least **{{ thresholds.dropout_gain }}**. It also trains a
+# batch-norm network (`make_mlp(64, 100, 10, batchnorm=True, seed=0)`, 500 clean training
+# digits, `lr=0.1, epochs=30, batch_size=25`) and predicts test images *one at a time*,
+# which only works with the running statistics: at least
+# **{{ thresholds.batchnorm_single_sample_accuracy }}** correct.
 #
 # ## 7. Bagging
 #
@@ -382,3 +384,9 @@ plt.gca().set(xlabel="model", ylabel="validation accuracy", title="Bagging five 
 plt.legend()
 plt.show()
 assert ensemble_accuracy >= max(member_accuracy), "the ensemble should be at least as good as its best member"
+
+# %% [markdown]
+# **What the grader checks.** It repeats this experiment (the arguments above) on the
+# secretly transformed copy of the noisy digits: on the test part the ensemble must reach
+# at least **{{ thresholds.ensemble_accuracy }}** and do at least as well as its best member
+# (a gain of at least **{{ thresholds.ensemble_gain_over_best_member }}**).

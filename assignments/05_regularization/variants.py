@@ -33,6 +33,14 @@ BUGS = [
             Edit("layernorm_backward", "dx_hat.sum(axis=1, keepdims=True)", "dx_hat.sum(axis=0, keepdims=True)"),
             Edit("layernorm_backward", "(dx_hat * x_hat).sum(axis=1, keepdims=True)",
                  "(dx_hat * x_hat).sum(axis=0, keepdims=True)")),
+    Variant("running_statistics_updated_in_place", "the running mean and variance updated in place "
+            "(running_mean *= 1 - momentum ...) and returned",
+            Edit("batchnorm_forward", "running_mean = (1 - momentum) * running_mean + momentum * mean",
+                 "running_mean *= 1 - momentum\n        running_mean += momentum * mean"),
+            Edit("batchnorm_forward", "running_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)",
+                 "running_var *= 1 - momentum\n        running_var += momentum * var * n / (n - 1)")),
+    Variant("dropout_masks_x_in_place", "dropout multiplies the caller's x by the mask in place and returns it",
+            Edit("dropout_forward", "return x * mask, mask", "x *= mask\n    return x, mask")),
     Variant("bagging_without_bootstrap", "every model trains on the same rows with the same seed",
             Edit("bagging_fit", "train(model, X[sample], y[sample], seed=seed + 1 + k, **train_args)",
                  "train(model, X, y, seed=seed, **train_args)"),
@@ -139,4 +147,28 @@ def bagging_predict(models, X):
         total = total + e / e.sum(axis=1, keepdims=True)
     return total.argmax(axis=1)
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+_ONLY_2D = "05 calls log_softmax on (N, C) scores only, where axis 1 is the last; 02 checks (..., C)"
+_NUMPY_RESHAPE = "NumPy reads any negative size as the unknown one"
+EQUIVALENT_MUTANTS = [
+    ("relu_forward: out = np.maximum(x, 0) -> out = np.maximum(0, x)", "np.maximum is symmetric"),
+    ("log_softmax: shifted = scores - np.max(scores, axis=-1, keepdims=True) -> "
+     "shifted = scores - np.max(scores, axis=1, keepdims=True)", _ONLY_2D),
+    ("log_softmax: return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True)) -> "
+     "return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))", _ONLY_2D),
+    ("affine_forward: out = x.reshape(x.shape[0], -1) @ w + b -> out = x.reshape(x.shape[0], -2) @ w + b",
+     _NUMPY_RESHAPE),
+    ("affine_backward: x_flat = x.reshape(x.shape[0], -1) -> x_flat = x.reshape(x.shape[0], -2)", _NUMPY_RESHAPE),
+    ("__init__: self.cache = None -> pass", "forward sets the cache before backward reads it"),
+    ("loss: data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y) -> "
+     "data_loss, dscores = softmax_cross_entropy(self.forward(X), y)", "train=True is forward's default"),
+    ("dropout_forward: mask = (rng.random(x.shape) >= p) / (1.0 - p) -> mask = (rng.random(x.shape) > p) / (1.0 - p)",
+     "differs only where a uniform draw equals p exactly (probability 2^-53 an entry)"),
+    ("backward: return dropout_backward(dout, self.cache) -> return dropout_backward(self.cache, dout)",
+     "dropout_backward multiplies its two arguments"),
+    ("bagging_predict: proba = np.mean([np.exp(log_softmax(model.forward(X, train=False))) for model in models], "
+     "axis=0) -> proba = np.sum([np.exp(log_softmax(model.forward(X, train=False))) for model in models], axis=0)",
+     "a sum has the argmax of the mean"),
 ]

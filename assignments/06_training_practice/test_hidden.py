@@ -5,11 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
-from autograder.student import data
-from autograder.student.checks import accuracy, as_array, assert_at_least, assert_close, assert_shape
+from autograder.student import data, heldout
+from autograder.student.checks import (accuracy, as_array, assert_at_least, assert_close, assert_shape,
+                                       assert_unchanged)
 from autograder.grading.proxy import fetch
 from reference import initialization as init
-from reference import networks, training
+from reference import losses, networks, training
 
 
 def search_result(value, what):
@@ -106,7 +107,7 @@ def test_k_fold_indices_on_other_sizes(student):
 
 @pytest.mark.points(2)
 def test_cross_validate_matches_reference(student):
-    X, y, _, _ = data.digits(seed=5)
+    X, y, *_ = data.digits(seed=5)
     X, y = X[:250], y[:250]
     config = dict(hidden_dim=20, lr=0.2, weight_scale=0.1, reg=1e-3, epochs=4, batch_size=20,
                   schedule="step", step_size=2, gamma=0.5)
@@ -121,7 +122,7 @@ def test_cross_validate_matches_reference(student):
 
 @pytest.mark.points(1)
 def test_fit_model_matches_reference(student):
-    X, y, X_test, _ = data.digits(seed=6)
+    X, y, _, _, X_test, _ = data.digits(seed=6)
     config = dict(hidden_dim=16, weight_scale=0.02, reg=1e-4, lr=0.4, epochs=3, batch_size=40, seed=3,
                   schedule="inverse_time", decay_rate=0.5)
     model = student.fit_model(X[:300], y[:300], **config)
@@ -133,7 +134,7 @@ def test_fit_model_matches_reference(student):
 
 @pytest.mark.points(2)
 def test_random_search_evaluates_distinct_draws(student):
-    X, y, _, _ = data.digits(seed=7)
+    X, y, *_ = data.digits(seed=7)
     space = {"lr": ("log", 0.01, 1.0), "reg": ("log", 1e-6, 1e-2), "hidden_dim": [8, 16]}
     best, results = search_result(
         student.random_search(X[:200], y[:200], X[200:320], y[200:320], space, n_trials=6, seed=3,
@@ -159,7 +160,7 @@ def test_random_search_evaluates_distinct_draws(student):
 
 @pytest.mark.points(1)
 def test_grid_search_scores_match_reference(student):
-    X, y, _, _ = data.digits(seed=8)
+    X, y, *_ = data.digits(seed=8)
     grid = {"reg": [0.0, 0.1], "lr": [0.03, 0.3]}
     best, results = search_result(
         student.grid_search(X[:150], y[:150], X[150:250], y[150:250], grid, epochs=3, hidden_dim=12,
@@ -178,26 +179,27 @@ def test_grid_search_scores_match_reference(student):
 
 @pytest.mark.points(4)
 @pytest.mark.time_limit(60)
-def test_random_search_finds_a_configuration_above_threshold(student, thresholds):
-    """Random search (8 trials) on a validation split; its best configuration, retrained, on unseen digits."""
-    X, y, X_test, y_test = data.digits(seed=3)
-    train_part, val_part = training.stratified_split(y, (0.75, 0.25), seed=0)
+def test_random_search_finds_a_configuration_above_threshold(student, secret, thresholds):
+    """Random search (8 trials) on a validation part; its best configuration, retrained, on test digits."""
+    view = heldout.rotated(data.digits(seed=3), secret)
     space = {"lr": ("log", 0.01, 1.0), "reg": ("log", 1e-6, 1e-2), "hidden_dim": [32, 64, 128]}
     fixed = dict(epochs=20, batch_size=50, weight_scale=0.01, schedule="inverse_time", decay_rate=0.1)
-    best, _ = search_result(student.random_search(X[train_part], y[train_part], X[val_part], y[val_part], space,
+    best, _ = search_result(student.random_search(view.X_train, view.y_train, view.X_val, view.y_val, space,
                                                   n_trials=8, seed=0, **fixed), "random_search")
     config = {name: best[name] for name in space}
+    X, y = np.concatenate([view.X_train, view.X_val]), np.concatenate([view.y_train, view.y_val])
     model = student.fit_model(X, y, **config, **fixed)
-    held_out = accuracy(model.predict(X_test), y_test, f"fit_model(X, y, **{config}).predict(X_test)")
+    held_out = accuracy(model.predict(view.X_test), view.y_test, f"fit_model(X, y, **{config}).predict(X_test)")
     assert_at_least(held_out, thresholds["random_search_accuracy"],
                     f"the held-out accuracy of random_search's best configuration {config}")
 
 
 @pytest.mark.points(2)
-def test_augmentation_on_channels_and_another_range(student, rng):
+def test_augmentation_on_channels_and_another_range(student, grader, rng):
     """Brightness and contrast on (N, C, H, W) images in [-1, 1]: per image, clipped to the range."""
     images = rng.uniform(-0.5, 0.5, size=(150, 3, 4, 4))
     out = as_array(student.adjust_brightness(images, 0.4, rng=1, low=-1.0, high=1.0), "adjust_brightness")
+    assert_unchanged(grader, "adjust_brightness(images, 0.4, low=-1, high=1)")
     delta = (out - images).reshape(150, -1)
     assert np.allclose(delta, delta[:, :1]), "adjust_brightness on (N, C, H, W): one offset per image, all channels"
     assert np.abs(delta[:, 0]).max() > 0.35, "adjust_brightness(images, 0.4): offsets should reach about +-0.4"
@@ -205,15 +207,17 @@ def test_augmentation_on_channels_and_another_range(student, rng):
     for name, call in [("adjust_brightness", lambda: student.adjust_brightness(wide, 0.8, rng=2, low=-1.0, high=1.0)),
                        ("adjust_contrast", lambda: student.adjust_contrast(wide, 1.5, 3.0, rng=2, low=-1.0, high=1.0))]:
         result = as_array(call(), name)
+        assert_unchanged(grader, f"{name}(images, ..., low=-1, high=1)")
         assert_shape(result, wide.shape, name)
         assert result.min() >= -1 and result.max() <= 1, f"{name}(..., low=-1, high=1) left the range [-1, 1]"
         assert result.min() < -0.99 and result.max() > 0.99, f"{name}(..., low=-1, high=1) clipped to the wrong range"
 
 
 @pytest.mark.points(2)
-def test_random_crop_with_channels_and_padding_two(student, rng):
+def test_random_crop_with_channels_and_padding_two(student, grader, rng):
     images = rng.uniform(0.1, 1.0, size=(250, 2, 4, 4))
     out = as_array(student.random_crop(images, 2, rng=3), "random_crop(images, padding=2)")
+    assert_unchanged(grader, "random_crop(images, padding=2)")
     assert_shape(out, images.shape, "random_crop on a (250, 2, 4, 4) batch")
     padded = np.pad(images, ((0, 0), (0, 0), (2, 2), (2, 2)))
     seen = set()
@@ -229,10 +233,11 @@ def test_random_crop_with_channels_and_padding_two(student, rng):
 
 
 @pytest.mark.points(1)
-def test_augmentation_is_seeded(student, rng):
+def test_augmentation_is_seeded(student, grader, rng):
     images, labels = rng.uniform(size=(20, 6, 6)), np.arange(20)
     options = dict(max_delta=0.2, contrast=(0.8, 1.2), padding=1, flip=0.5)
     first, _ = student.augment(images, labels, rng=4, **options)
+    assert_unchanged(grader, "augment(images, labels, ...)")
     again, _ = student.augment(images, labels, rng=4, **options)
     other, _ = student.augment(images, labels, rng=5, **options)
     assert_close(again, first, "augment twice with the same seed")
@@ -285,3 +290,54 @@ def test_deep_network_layers_get_different_weights(student):
     square = [w for w in weights if np.shape(w) == (6, 6)]
     assert not np.allclose(square[0], square[1]) and not np.allclose(square[1], square[2]), \
         "make_deep_mlp gave two layers the same weights: draw every layer from one shared generator"
+
+
+@pytest.mark.points(1)
+def test_cells_carried_from_02_and_03_hold(student, rng):
+    """The activations (at and around 0, as functions and as layers), the loss (also for rows
+    near +-1000) and the affine layer's initialization that 06's networks are built from."""
+    x, dout = np.array([[0.0, 0.5, -0.5, 2.0]]), rng.normal(size=(1, 4))
+    for name, layer, out, dx in [("relu", "ReLU", np.maximum(x, 0), np.where(x > 0, dout, 0.0)),
+                                 ("tanh", "Tanh", np.tanh(x), dout * (1 - np.tanh(x) ** 2))]:
+        got, cache = getattr(student, f"{name}_forward")(x)
+        assert_close(got, out, f"{name}_forward(x)")
+        assert_close(getattr(student, f"{name}_backward")(dout, cache), dx, f"{name}_backward(dout, cache)")
+        unit = getattr(student, layer)()
+        unit.forward(x)
+        assert_close(unit.backward(dout), dx, f"{layer}().backward(dout)")
+    y = np.array([1, 0])
+    for scores in (rng.normal(size=(2, 3)), np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -999.0]])):
+        for what, got, want in zip(("loss", "dscores"), student.softmax_cross_entropy(scores, y),
+                                   losses.softmax_cross_entropy(scores, y)):
+            assert_close(got, want, f"softmax_cross_entropy's {what} for scores up to {np.abs(scores).max():.0f}")
+    std = float(np.std(fetch(student.Affine(100, 20, weight_scale=0.05, seed=3).params)["w"]))
+    assert 0.045 < std < 0.055, f"Affine(100, 20, weight_scale=0.05)'s w has standard deviation {std:.4f}"
+
+
+@pytest.mark.points(1)
+def test_sequential_matches_a_two_layer_net_with_its_weights(student, rng):
+    X, y, dout = rng.normal(size=(10, 6)), rng.integers(0, 3, size=10), rng.normal(size=(10, 3))
+    model = student.Sequential(student.Affine(6, 20, weight_scale=1.0, seed=1), student.ReLU(),
+                               student.Affine(20, 3, weight_scale=1.0, seed=2), reg=0.3)
+    names = {"W1": "0.w", "b1": "0.b", "W2": "2.w", "b2": "2.b"}
+    params, net = fetch(model.params), networks.TwoLayerNet(6, 20, 3, reg=0.3)
+    for name, key in names.items():
+        assert_shape(params.get(key), net.params[name].shape, f"Sequential(...).params['{key}']")
+        net.params[name][...] = params[key]
+    loss, grads = model.loss(X, y)
+    expected_loss, expected_grads = net.loss(X, y)
+    assert_close(loss, expected_loss, "Sequential(..., reg=0.3).loss(X, y): cross-entropy + 0.5 * reg * sum(w^2)")
+    for name, key in names.items():
+        assert_close(grads.get(key), expected_grads[name], f"Sequential(..., reg=0.3).loss(X, y)'s grads['{key}']")
+    assert_close(model.predict(X), net.predict(X), "Sequential.predict(X)")
+    model.forward(X)
+    hidden = X @ net.params["W1"] + net.params["b1"]
+    assert_close(model.backward(dout), ((dout @ net.params["W2"].T) * (hidden > 0)) @ net.params["W1"].T,
+                 "Sequential.backward(dout), the input gradient")
+
+
+@pytest.mark.points(1)
+def test_train_with_schedule_keeps_a_last_batch_of_one_sample(student, rng):
+    X, y = rng.normal(size=(21, 4)), rng.integers(0, 3, size=21)
+    history = student.train_with_schedule(student.TwoLayerNet(4, 5, 3), X, y, lr=0.1, epochs=2, batch_size=10)
+    assert_shape(history.get("loss"), (6,), "history['loss'] for 2 epochs of 21 samples in batches of 10, 10 and 1")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from autograder.student import data
-from autograder.student.checks import as_array, assert_close, assert_shape
+from autograder.student.checks import as_array, as_number, assert_close, assert_shape, assert_unchanged
 from autograder.grading.proxy import fetch
 from autograder.student.torchcheck import two_layer_sgd
 
@@ -109,11 +109,14 @@ def test_train_with_schedule_matches_torch_sgd_with_step_lr(student, rng):
 
 @pytest.mark.points(2)
 def test_overfit_one_batch_memorizes_twenty_digits(student):
-    X, y, _, _ = data.digits()
+    X, y, *_ = data.digits()
     model = student.TwoLayerNet(64, 50, 10, weight_scale=0.1, seed=0)
     losses = as_array(student.overfit_one_batch(model, X[:20], y[:20], lr=0.5, steps=150),
                       "overfit_one_batch(model, X, y, steps=150)")
     assert_shape(losses, (150,), "the losses returned by overfit_one_batch(..., steps=150)")
+    untrained = student.TwoLayerNet(64, 50, 10, weight_scale=0.1, seed=0)
+    assert_close(losses[0], as_number(untrained.loss(X[:20], y[:20])[0], "TwoLayerNet.loss"),
+                 "the first loss of overfit_one_batch (the loss of the untrained model, before the first update)")
     assert losses[-1] < 0.1, f"after 150 steps the loss on the batch is still {losses[-1]:.3f}"
     assert losses[-1] < losses[0] / 10, "the loss should fall by far more than a factor of 10"
     predicted = as_array(model.predict(X[:20]), "model.predict after overfit_one_batch")
@@ -161,7 +164,7 @@ def test_k_fold_indices_are_disjoint_and_cover_the_data(student):
 
 @pytest.mark.points(2)
 def test_cross_validate_returns_one_score_per_fold(student):
-    X, y, _, _ = data.digits()
+    X, y, *_ = data.digits()
     X, y = X[:300], y[:300]
     config = dict(hidden_dim=32, lr=0.3, weight_scale=0.1, epochs=5, batch_size=20)
     scores = as_array(student.cross_validate(X, y, k=3, seed=0, **config), "cross_validate(X, y, k=3)")
@@ -172,6 +175,22 @@ def test_cross_validate_returns_one_score_per_fold(student):
         expected = student.evaluate(X[train], y[train], X[val], y[val], **config)
         assert_close(scores[i], expected, f"cross_validate's score of fold {i} (evaluate on k_fold_indices' fold {i})")
     assert np.all((scores > 0.5) & (scores <= 1)), f"cross_validate's accuracies {scores} are implausible"
+
+
+@pytest.mark.points(1)
+def test_fit_model_seeds_the_network_and_the_batches(student):
+    """fit_model(..., seed=s) is TwoLayerNet(..., seed=s) trained by train_with_schedule(..., seed=s)."""
+    X, y, *_ = data.digits()
+    X, y = X[:120], y[:120]
+    model = student.fit_model(X, y, hidden_dim=12, weight_scale=0.05, lr=0.3, epochs=2, batch_size=40, seed=4,
+                              schedule="step", step_size=1, gamma=0.5)
+    expected = student.TwoLayerNet(64, 12, int(y.max()) + 1, weight_scale=0.05, reg=0.0, seed=4)
+    student.train_with_schedule(expected, X, y, lr=0.3, epochs=2, batch_size=40, schedule="step", seed=4,
+                                step_size=1, gamma=0.5)
+    params, want = fetch(model.params), fetch(expected.params)
+    for name, value in want.items():
+        assert_close(params.get(name), value, f"params[{name!r}] of fit_model(X, y, ..., seed=4): the seed should "
+                     "go to TwoLayerNet and to train_with_schedule")
 
 
 # -- search
@@ -202,7 +221,7 @@ def test_sample_config_draws_learning_rates_log_uniformly(student):
 
 @pytest.mark.points(2)
 def test_grid_search_tries_every_combination(student):
-    X, y, _, _ = data.digits()
+    X, y, *_ = data.digits()
     grid = {"lr": [0.02, 0.5], "hidden_dim": [8, 16, 32]}
     best, results = student.grid_search(X[:200], y[:200], X[200:300], y[200:300], grid, epochs=3, weight_scale=0.1,
                                         batch_size=20)
@@ -222,9 +241,10 @@ def test_grid_search_tries_every_combination(student):
 # -- augmentation
 
 @pytest.mark.points(2)
-def test_brightness_adds_one_offset_per_image(student, rng):
+def test_brightness_adds_one_offset_per_image(student, grader, rng):
     images = rng.uniform(0.3, 0.7, size=(200, 5, 6))
     out = as_array(student.adjust_brightness(images, 0.2, rng=1), "adjust_brightness(images, 0.2)")
+    assert_unchanged(grader, "adjust_brightness(images, 0.2)")
     assert_shape(out, images.shape, "adjust_brightness(images, 0.2)")
     delta = (out - images).reshape(200, -1)
     assert np.allclose(delta, delta[:, :1]), "adjust_brightness should add the same offset to every pixel of an image"
@@ -239,9 +259,10 @@ def test_brightness_adds_one_offset_per_image(student, rng):
 
 
 @pytest.mark.points(2)
-def test_contrast_scales_deviations_from_each_image_mean(student, rng):
+def test_contrast_scales_deviations_from_each_image_mean(student, grader, rng):
     images = rng.uniform(0.35, 0.65, size=(100, 2, 4, 5))
     out = as_array(student.adjust_contrast(images, 0.5, 1.5, rng=3), "adjust_contrast(images, 0.5, 1.5)")
+    assert_unchanged(grader, "adjust_contrast(images, 0.5, 1.5)")
     assert_shape(out, images.shape, "adjust_contrast on a (100, 2, 4, 5) batch")
     mean = images.mean(axis=(-2, -1), keepdims=True)
     assert_close(out.mean(axis=(-2, -1), keepdims=True), mean,
@@ -257,9 +278,10 @@ def test_contrast_scales_deviations_from_each_image_mean(student, rng):
 
 
 @pytest.mark.points(2)
-def test_random_crop_reaches_every_shift_equally(student, rng):
+def test_random_crop_reaches_every_shift_equally(student, grader, rng):
     images = rng.uniform(0.1, 1.0, size=(300, 5, 6))
     out = as_array(student.random_crop(images, 1, rng=5), "random_crop(images, padding=1)")
+    assert_unchanged(grader, "random_crop(images, padding=1)")
     assert_shape(out, images.shape, "random_crop(images, padding=1)")
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
     offsets = []
@@ -277,9 +299,10 @@ def test_random_crop_reaches_every_shift_equally(student, rng):
 
 
 @pytest.mark.points(1)
-def test_horizontal_flip_mirrors_the_last_axis(student, rng):
+def test_horizontal_flip_mirrors_the_last_axis(student, grader, rng):
     images = rng.uniform(size=(400, 3, 4, 5))
     out = as_array(student.horizontal_flip(images, p=0.5, rng=6), "horizontal_flip(images, p=0.5)")
+    assert_unchanged(grader, "horizontal_flip(images, p=0.5)")
     assert_shape(out, images.shape, "horizontal_flip on a (400, 3, 4, 5) batch")
     same = np.all(out == images, axis=(1, 2, 3))
     mirrored = np.all(out == images[..., ::-1], axis=(1, 2, 3))
@@ -288,9 +311,10 @@ def test_horizontal_flip_mirrors_the_last_axis(student, rng):
 
 
 @pytest.mark.points(2)
-def test_augment_keeps_each_label_with_its_image(student, rng):
+def test_augment_keeps_each_label_with_its_image(student, grader, rng):
     images, labels = rng.uniform(size=(64, 7, 7)), rng.integers(0, 10, size=64)
     out, new_labels = student.augment(images, labels, rng=7, flip=0.5)
+    assert_unchanged(grader, "augment(images, labels, flip=0.5)")
     out = as_array(out, "the images returned by augment")
     assert_close(new_labels, labels, "the labels returned by augment (they should not change)")
     for n in range(64):
@@ -302,6 +326,25 @@ def test_augment_keeps_each_label_with_its_image(student, rng):
     assert_shape(out, images.shape, "augment with every transformation")
     assert out.min() >= 0 and out.max() <= 1, "augment should keep the values in [0, 1]"
     assert_close(new_labels, labels, "the labels returned by augment with every transformation")
+
+
+@pytest.mark.points(1)
+def test_augment_applies_every_transformation_with_one_generator(student, rng):
+    images, labels = 0.5 + 0.05 * rng.standard_normal((200, 6, 6)), np.arange(200)
+    out = as_array(student.augment(images, labels, rng=9, contrast=(0.5, 1.5))[0], "augment")
+    factor = np.std(out, axis=(1, 2)) / np.std(images, axis=(1, 2))
+    assert factor.min() < 0.6 and factor.max() > 1.4, (f"augment(..., contrast=(0.5, 1.5)) scaled the images by "
+                                                       f"{factor.min():.2f} to {factor.max():.2f}, not over [0.5, 1.5]")
+    out = as_array(student.augment(images, labels, rng=9, padding=2)[0], "augment")
+    assert np.mean([not np.array_equal(a, b) for a, b in zip(out, images)]) > 0.8, \
+        "augment(..., padding=2) left most images where they were: is the random crop applied?"
+    out = student.augment(images, labels, rng=9, flip=1.0)[0]
+    assert_close(out, images[..., ::-1], "augment(..., flip=1.0), which mirrors every image")
+    out = student.augment(images, labels, rng=9, max_delta=0.1, contrast=(0.5, 1.5))[0]
+    again = student.adjust_contrast(student.adjust_brightness(images, 0.1, rng=9), 0.5, 1.5, rng=9)
+    assert not np.allclose(np.asarray(out), np.asarray(again)), \
+        "augment(..., rng=9) drew its contrast factors from a new generator seeded with 9: every step should " \
+        "draw from one generator, np.random.default_rng(rng)"
 
 
 # -- initialization

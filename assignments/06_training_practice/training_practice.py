@@ -82,7 +82,7 @@ print("earlier work: OK")
 # filled in by the build
 
 # %%
-X_train, y_train, X_test, y_test = data.digits()
+X_train, y_train, X_val, y_val, _, _ = data.digits()
 
 assert learning_rate(5, 0.2) == 0.2, "schedule=None keeps the rate constant"
 assert np.isclose(learning_rate(7, 0.1, "step", step_size=3, gamma=0.5), 0.025)
@@ -92,7 +92,7 @@ for label, options in tqdm({"constant 0.5": {}, "step decay (10, 0.3)": dict(sch
                             "inverse time (0.3)": dict(schedule="inverse_time", decay_rate=0.3)}.items()):
     net = TwoLayerNet(64, 100, 10, weight_scale=0.01, seed=0)
     histories[label] = train_with_schedule(net, X_train, y_train, lr=0.5, epochs=30, batch_size=20, seed=0,
-                                           X_val=X_test, y_val=y_test, **options)
+                                           X_val=X_val, y_val=y_val, **options)
 assert np.allclose(histories["step decay (10, 0.3)"]["lr"], [0.5] * 10 + [0.15] * 10 + [0.045] * 10)
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -179,8 +179,9 @@ print("stratified split: OK")
 # exactly once. `np.array_split` cuts an array into $k$ nearly equal pieces.
 #
 # `fit_model` trains a `TwoLayerNet` with `train_with_schedule` from a *configuration*, a
-# dict of keyword arguments; `evaluate` trains on one set and returns the accuracy on
-# another; `cross_validate` returns the list of the $k$ scores.
+# dict of keyword arguments, passing its `seed` to both, so that one seed fixes the initial
+# weights and the order of the batches; `evaluate` trains on one set and returns the
+# accuracy on another; `cross_validate` returns the list of the $k$ scores.
 
 # %% solution="reference.training:k_fold_indices" grade_id="k_fold_indices"
 # filled in by the build
@@ -231,13 +232,11 @@ assert log_lr.min() >= -4 and log_lr.max() <= 0, "lr drawn outside [1e-4, 1]"
 assert abs(log_lr.mean() + 2) < 0.1, "log10(lr) should be uniform in [-4, 0]"
 assert {d["width"] for d in draws} == {32, 64}
 
-parts = stratified_split(y_train, (0.75, 0.25), seed=0)
-X_tr, y_tr, X_val, y_val = X_train[parts[0]], y_train[parts[0]], X_train[parts[1]], y_train[parts[1]]
 fixed = dict(epochs=20, weight_scale=0.01, schedule="inverse_time", decay_rate=0.1)
 grid = {"lr": [0.01, 0.1, 1.0], "reg": [1e-5, 1e-3, 1e-1]}
-grid_best, grid_results = grid_search(X_tr, y_tr, X_val, y_val, grid, **fixed)
+grid_best, grid_results = grid_search(X_train, y_train, X_val, y_val, grid, **fixed)
 space = {"lr": ("log", 0.01, 1.0), "reg": ("log", 1e-5, 1e-1)}
-random_best, random_results = random_search(X_tr, y_tr, X_val, y_val, space, n_trials=9, seed=0, **fixed)
+random_best, random_results = random_search(X_train, y_train, X_val, y_val, space, n_trials=9, seed=0, **fixed)
 print("grid search best:  ", grid_best, max(r["score"] for r in grid_results))
 print("random search best:", random_best, max(r["score"] for r in random_results))
 
@@ -252,17 +251,28 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The grader runs a random search of 8 trials over learning rate, weight decay and width on
-# digits it holds out from the test set, retrains your best configuration with `fit_model`
-# and measures its accuracy on digits your code never sees.
+# Only now, with the configuration chosen on the validation part, would the test part be
+# used, once, to report the chosen model's accuracy.
+#
+# **What the grader checks.** It runs your `random_search` (8 trials, seed 0, over
+# `{"lr": ("log", 0.01, 1.0), "reg": ("log", 1e-6, 1e-2), "hidden_dim": [32, 64, 128]}` with
+# `epochs=20, batch_size=50, weight_scale=0.01, schedule="inverse_time", decay_rate=0.1`) on
+# the training and validation parts of a secretly transformed copy of the digits (the 64
+# pixel values of every image rotated together, plus a little noise: a network learns it as
+# well, and no lookup of the public digits can match it), retrains the best configuration
+# with `fit_model` on the training and validation parts together, and requires a test
+# accuracy of at least **{{ thresholds.random_search_accuracy }}**.
 #
 # ## 7. Data augmentation
 #
 # A shifted, slightly brighter or mirrored image usually shows the same thing, so random
 # variants of the training images are extra training data for free. Each function below
 # takes a batch of images, $(N, H, W)$ or $(N, C, H, W)$, and a generator (or a seed),
-# draws its randomness *per image*, and returns a batch of the same shape with values still
-# in the data range $[\text{low}, \text{high}]$ (clip where a transformation can leave it):
+# draws its randomness *per image*, and returns a new batch of the same shape with values
+# still in the data range $[\text{low}, \text{high}]$ (clip where a transformation can leave
+# it). The images it is given stay as they were: an augmentation that wrote into the
+# training set would compound, epoch after epoch, and the grader checks that every call
+# leaves its arguments unchanged. The four transformations:
 #
 # - brightness: $x + \delta$, one $\delta \sim U(-\Delta, \Delta)$ per image;
 # - contrast: $\mu + f\,(x - \mu)$, one $f \sim U(\text{lower}, \text{upper})$ per image,

@@ -51,6 +51,28 @@ def stratified_split(y, fractions=(0.8, 0.2), seed=0):
             Edit("initialize", '"xavier": np.sqrt(1.0 / fan_in)', '"xavier": np.sqrt(1.0 / fan_out)')),
     Variant("xavier_std_is_one_over_fan_in", "Xavier std 1 / fan_in, variance 1 / fan_in^2",
             Edit("initialize", '"xavier": np.sqrt(1.0 / fan_in)', '"xavier": 1.0 / fan_in')),
+    Variant("xavier_as_glorot", "Xavier read as Glorot's variance 2 / (fan_in + fan_out), not the lecture's 1 / fan_in",
+            Edit("initialize", '"xavier": np.sqrt(1.0 / fan_in)', '"xavier": np.sqrt(2.0 / (fan_in + fan_out))')),
+    Variant("fit_model_trains_with_the_default_seed", "fit_model passes its seed to TwoLayerNet but not to "
+            "train_with_schedule",
+            Edit("fit_model", "seed=seed, **schedule_args)", "**schedule_args)")),
+    Variant("overfit_records_the_loss_after_each_update", "overfit_one_batch records the loss after its update",
+            Edit("overfit_one_batch", "losses.append(float(loss))", "losses.append(float(model.loss(X, y)[0]))")),
+    Variant("brightness_in_place", "adjust_brightness adds the offsets to the caller's images and clips them in place",
+            Replace("adjust_brightness", """
+def adjust_brightness(images, max_delta, rng=None, low=0.0, high=1.0):
+    rng = np.random.default_rng(rng)
+    images += rng.uniform(-max_delta, max_delta, size=(len(images),) + (1,) * (images.ndim - 1))
+    np.clip(images, low, high, out=images)
+    return images
+""")),
+    Variant("flip_in_place", "horizontal_flip mirrors the chosen images inside the caller's array",
+            Replace("horizontal_flip", """
+def horizontal_flip(images, p=0.5, rng=None):
+    flip = np.random.default_rng(rng).random(len(images)) < p
+    images[flip] = images[flip][..., ::-1]
+    return images
+""")),
     Variant("every_layer_reseeded", "every layer draws its weights from a generator seeded alike",
             Edit("make_deep_mlp", "initialize(fan_in, fan_out, init, rng)", "initialize(fan_in, fan_out, init, seed)")),
 ]
@@ -156,4 +178,45 @@ def adjust_brightness(images, max_delta, rng=None, low=0.0, high=1.0):
         out[n] = np.minimum(np.maximum(images[n] + (2 * generator.random() - 1) * max_delta, low), high)
     return out
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+_LAYERS_IGNORE_TRAIN = "06's layers (Affine, ReLU, Tanh) ignore train and rng; 05 checks them, where Dropout uses them"
+_ONLY_2D = "06 calls log_softmax on (N, C) scores only, where axis 1 is the last; 02 checks (..., C)"
+_NUMPY_RESHAPE = "NumPy reads any negative size as the unknown one"
+_CLIP = "np.clip(low, x, high) is minimum(maximum(low, x), high), the same as np.clip(x, low, high)"
+EQUIVALENT_MUTANTS = [
+    ("relu_forward: out = np.maximum(x, 0) -> out = np.maximum(0, x)", "np.maximum is symmetric"),
+    ("log_softmax: shifted = scores - np.max(scores, axis=-1, keepdims=True) -> "
+     "shifted = scores - np.max(scores, axis=1, keepdims=True)", _ONLY_2D),
+    ("log_softmax: return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True)) -> "
+     "return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))", _ONLY_2D),
+    ("affine_forward: out = x.reshape(x.shape[0], -1) @ w + b -> out = x.reshape(x.shape[0], -2) @ w + b",
+     _NUMPY_RESHAPE),
+    ("affine_backward: x_flat = x.reshape(x.shape[0], -1) -> x_flat = x.reshape(x.shape[0], -2)", _NUMPY_RESHAPE),
+    ("__init__: self.cache = None -> pass", "forward sets the cache before backward reads it"),
+    ("forward: x = layer.forward(x, train=train, rng=self.rng) -> x = layer.forward(x, rng=self.rng)",
+     _LAYERS_IGNORE_TRAIN),
+    ("forward: x = layer.forward(x, train=train, rng=self.rng) -> x = layer.forward(x, train=train)",
+     _LAYERS_IGNORE_TRAIN),
+    ("loss: data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y) -> "
+     "data_loss, dscores = softmax_cross_entropy(self.forward(X), y)", "train=True is forward's default"),
+    ("loss: data_loss, dscores = softmax_cross_entropy(self.forward(X, train=True), y) -> "
+     "data_loss, dscores = softmax_cross_entropy(self.forward(X, train=False), y)", _LAYERS_IGNORE_TRAIN),
+    ("predict: return np.argmax(self.forward(X, train=False), axis=1) -> "
+     "return np.argmax(self.forward(X), axis=1)", _LAYERS_IGNORE_TRAIN),
+    ("predict: return np.argmax(self.forward(X, train=False), axis=1) -> "
+     "return np.argmax(self.forward(X, train=True), axis=1)", _LAYERS_IGNORE_TRAIN),
+    ("make_deep_mlp: return Sequential(*layers, seed=seed) -> return Sequential(*layers)", _LAYERS_IGNORE_TRAIN),
+    ("hidden_activations: X = layer.forward(X, train=False) -> X = layer.forward(X)", _LAYERS_IGNORE_TRAIN),
+    ("hidden_activations: X = layer.forward(X, train=False) -> X = layer.forward(X, train=True)",
+     _LAYERS_IGNORE_TRAIN),
+    ("adjust_brightness: return np.clip(images + delta, low, high) -> return np.clip(low, images + delta, high)",
+     _CLIP),
+    ("adjust_contrast: return np.clip(mean + factor * (images - mean), low, high) -> "
+     "return np.clip(low, mean + factor * (images - mean), high)", _CLIP),
+    ("adjust_brightness: return np.clip(images + delta, low, high) -> return np.clip(images - delta, low, high)",
+     "-delta is drawn from the same symmetric distribution as delta; the docstring fixes no draw"),
+    ("horizontal_flip: flip = rng.random(len(images)) < p -> flip = rng.random(len(images)) <= p",
+     "differs only where a uniform draw equals p exactly (probability 2^-53 an image)"),
 ]

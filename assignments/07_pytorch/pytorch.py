@@ -141,14 +141,14 @@ print("the forward pass creates its tensors on the device of its inputs")
 # filled in by the build
 
 # %%
-X_train, y_train, X_test, y_test = data.digits()
+X_train, y_train, X_val, y_val, _, _ = data.digits()
 dataset = DigitsDataset(X_train, y_train)
 features, label = dataset[0]
 assert len(dataset) == len(X_train)
 assert features.shape == (64,) and features.dtype == torch.float32
 assert label.dtype == torch.int64 and label.ndim == 0
 batches = list(make_loader(X_train, y_train, batch_size=100))
-assert [len(labels) for _, labels in batches] == [100] * 13 + [len(X_train) - 1300]
+assert [len(labels) for _, labels in batches] == [100] * (len(X_train) // 100) + [len(X_train) % 100]
 again = list(make_loader(X_train, y_train, batch_size=100))
 assert torch.equal(batches[0][1], again[0][1]), "the same seed must give the same batches"
 print(f"{len(dataset)} training images in {len(batches)} batches")
@@ -180,8 +180,8 @@ print(f"{len(dataset)} training images in {len(batches)} batches")
 torch.manual_seed(0)
 model = TwoLayerMLP(64, 100, 10, dropout=0.2)
 history = train(model, make_loader(X_train, y_train), epochs=10, lr=0.1, device=device)
-accuracy = (predict(model, X_test).numpy() == y_test).mean()
-print(f"held-out accuracy: {accuracy:.3f}")
+accuracy = (predict(model, X_val).numpy() == y_val).mean()
+print(f"validation accuracy: {accuracy:.3f}")
 
 steps_per_epoch = len(history) // 10
 epoch_means = np.mean(np.reshape(history, (10, steps_per_epoch)), axis=1)
@@ -193,7 +193,19 @@ plt.ylabel("cross-entropy")
 plt.title("Training loss")
 plt.legend()
 plt.show()
-assert accuracy > 0.9, "a two-layer network should classify more than 90% of the digits"
+assert accuracy >= {{ thresholds.digits_accuracy }}, "the grader requires {{ thresholds.digits_accuracy }}"
+
+# %% [markdown]
+# **What the grader checks.** It trains `TwoLayerMLP(64, 100, 10)` with your `train`'s
+# default arguments on `make_loader(X_train, y_train)` and computes the predictions of the
+# trained weights itself (from `model.state_dict()`, with its own copy of the network). The
+# digits are public, so a program could look an image's label up instead of learning it:
+# the grader trains and tests on a secretly transformed copy (the 64 pixel values of every
+# image rotated together, plus a little noise), which the network learns as well and no
+# lookup can match. It requires a test accuracy of at least **{{ thresholds.digits_accuracy }}**,
+# and the same, **{{ thresholds.checkpoint_accuracy }}**, of a `TwoLayerMLP(64, 100, 10,
+# dropout=0.1)` trained for 10 epochs, saved with `save_checkpoint` and restored with
+# `load_checkpoint`.
 
 # %% [markdown]
 # ## 5. Checkpoints
@@ -212,13 +224,15 @@ assert accuracy > 0.9, "a two-layer network should classify more than 90% of the
 # filled in by the build
 
 # %% [markdown]
-# The grader loads the `checkpoint.pt` you hand in with your `load_checkpoint` and measures
-# its accuracy on the held-out digits, so train on the training split only. Any size of
+# **Hand in `checkpoint.pt` with your notebook.** The grader loads it with your
+# `load_checkpoint` and computes the predictions of its weights itself on the test part of
+# `data.digits()`; it requires an accuracy of at least
+# **{{ thresholds.submitted_checkpoint_accuracy }}**. Train on the training part only. Any size of
 # hidden layer works; dropout and the slope are not saved, only the weights.
 
 # %%
 save_checkpoint(model, "checkpoint.pt")
 restored = load_checkpoint("checkpoint.pt")
 assert not restored.training, "load_checkpoint should return the model in evaluation mode"
-assert torch.equal(predict(restored, X_test), predict(model, X_test)), "the restored model differs"
-print(f"checkpoint.pt written; restored accuracy {(predict(restored, X_test).numpy() == y_test).mean():.3f}")
+assert torch.equal(predict(restored, X_val), predict(model, X_val)), "the restored model differs"
+print(f"checkpoint.pt written; restored validation accuracy {(predict(restored, X_val).numpy() == y_val).mean():.3f}")

@@ -16,7 +16,7 @@ def make_reference_checkpoint(path):
 
     from reference import torch_networks as nets
 
-    X_train, y_train, _, _ = data.digits(seed=0)
+    X_train, y_train, *_ = data.digits(seed=0)
     torch.manual_seed(0)
     model = nets.TwoLayerMLP(64, 100, 10)
     nets.train(model, nets.make_loader(X_train, y_train))
@@ -48,6 +48,13 @@ BUGS = [
                  "ctx.save_for_backward(slope)\n        ctx.negative_slope = negative_slope")),
     Variant("checkpoint_pickles_the_model", "the whole module pickled, which weights_only=True refuses",
             Edit("save_checkpoint", "torch.save(model.state_dict(), path)", "torch.save(model, path)")),
+    Variant("shuffled_once", "make_loader draws one seeded permutation and serves it in every epoch",
+            Replace("make_loader", """
+def make_loader(X, y, batch_size=64, shuffle=True, seed=0, dtype=torch.float32):
+    n = len(y)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
+    return DataLoader(DigitsDataset(X, y, dtype), batch_size=batch_size, sampler=order.tolist())
+""")),
     Variant("unseeded_shuffle", "make_loader shuffles with the global random state, ignoring seed",
             Edit("make_loader", "shuffle=shuffle,\n                      generator=generator)",
                  "shuffle=shuffle)")),
@@ -93,6 +100,38 @@ def predict(model, X):
     with torch.inference_mode():
         return torch.cat([model(chunk).argmax(1) for chunk in X.split(64)]).to("cpu")
 """)),
+    Variant("own_sampler_and_dropout", "a DataLoader with a sampler drawing torch.randperm from its own seeded "
+            "generator, and dropout written by hand: correct, with other random draws than the reference",
+            Replace("make_loader", """
+def make_loader(X, y, batch_size=64, shuffle=True, seed=0, dtype=torch.float32):
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    dataset = DigitsDataset(X, y, dtype)
+
+    class EpochPermutation(torch.utils.data.Sampler):
+        def __len__(self):
+            return len(dataset)
+
+        def __iter__(self):
+            return iter(torch.randperm(len(dataset), generator=generator).tolist())
+
+    return DataLoader(dataset, batch_size=batch_size, sampler=EpochPermutation() if shuffle else None)
+"""),
+            Replace("TwoLayerMLP", """
+class TwoLayerMLP(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features, dropout=0.0, negative_slope=0.01,
+                 device=None, dtype=None):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features, device=device, dtype=dtype)
+        self.fc2 = nn.Linear(hidden_features, out_features, device=device, dtype=dtype)
+        self.p, self.negative_slope = dropout, negative_slope
+
+    def forward(self, x):
+        hidden = leaky_relu(self.fc1(x), self.negative_slope)
+        if self.training and self.p > 0:
+            hidden = hidden * (torch.rand_like(hidden) >= self.p) / (1 - self.p)
+        return self.fc2(hidden)
+""")),
     Variant("hand_written_momentum", "SGD with momentum written out, log-softmax + NLL, a Dataset that "
             "indexes arrays on the fly, and a checkpoint loaded to the CPU and then moved",
             Replace("train", """
@@ -136,4 +175,34 @@ def load_checkpoint(path, device=None):
     model.eval()
     return model
 """)),
+]
+
+# Mutants of the reference (bench/mutation.py) that no test can tell from it, and why.
+_CPU = ("equivalent on the CPU, where every tensor is already on the model's device; graded on a GPU, "
+        "test_mlp_reaches_accuracy_threshold trains with device='cuda'")
+_PROGRESS = "the progress bar's text is not graded"
+_CPU_CHECKPOINT = "a checkpoint written on the CPU loads the same whatever map_location says"
+EQUIVALENT_MUTANTS = [
+    ("train: if device is not None: model.to(device) -> pass", _CPU),
+    ("train: if device is not None: -> if device is None:", _CPU),
+    ("train: model.to(device) -> pass", _CPU),
+    ("train: device = next(model.parameters()).device -> pass", _CPU),
+    ("train: inputs, labels = inputs.to(device), labels.to(device) -> pass", _CPU),
+    ('train: progress = tqdm(range(epochs), desc="epochs", disable=None) -> progress = tqdm(range(epochs), '
+     'disable=None)', _PROGRESS),
+    ('train: progress = tqdm(range(epochs), desc="epochs", disable=None) -> progress = tqdm(range(epochs), '
+     "desc='epochs')", _PROGRESS),
+    ("train: progress.set_postfix(loss=history[-1]) -> pass", _PROGRESS),
+    ("train: progress.set_postfix(loss=history[-1]) -> progress.set_postfix()", _PROGRESS),
+    ("train: progress.set_postfix(loss=history[-1]) -> progress.set_postfix(loss=history[-0])", _PROGRESS),
+    ('load_checkpoint: state = torch.load(path, map_location=device or "cpu", weights_only=True) -> '
+     "state = torch.load(path, weights_only=True)", _CPU_CHECKPOINT),
+    ('load_checkpoint: state = torch.load(path, map_location=device or "cpu", weights_only=True) -> '
+     "state = torch.load(path, map_location=device and 'cpu', weights_only=True)", _CPU_CHECKPOINT),
+    ('load_checkpoint: state = torch.load(path, map_location=device or "cpu", weights_only=True) -> '
+     "state = torch.load(path, map_location=device or 'cpu')", "weights_only=True is torch.load's default"),
+    ('load_checkpoint: state = torch.load(path, map_location=device or "cpu", weights_only=True) -> '
+     'state = torch.load(path, map_location=device or "cpu", weights_only=False)',
+     "not observable: it matters for a file with pickled objects, and a test can only have the worker write "
+     "files of plain tensors, which both settings load"),
 ]

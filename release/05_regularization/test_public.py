@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.student.checks import assert_close, assert_gradient, assert_shape
+from autograder.student.checks import assert_close, assert_gradient, assert_shape, assert_unchanged
 from autograder.grading.proxy import fetch
 
 
@@ -28,11 +28,12 @@ def bn_inputs(rng, n=8, d=5):
 
 
 @pytest.mark.points(1)
-def test_penalties_match_torch(student, rng):
+def test_penalties_match_torch(student, grader, rng):
     w = rng.normal(size=(5, 3))
     for name, torch_penalty in [("l1_penalty", lambda t: 0.2 * t.abs().sum()),
                                 ("l2_penalty", lambda t: 0.1 * (t ** 2).sum())]:
         value, grad = getattr(student, name)(w, 0.2)
+        assert_unchanged(grader, f"{name}(w, 0.2)")
         t = torch.tensor(w, requires_grad=True)
         expected = torch_penalty(t)
         expected.backward()
@@ -41,9 +42,10 @@ def test_penalties_match_torch(student, rng):
 
 
 @pytest.mark.points(2)
-def test_dropout_drops_with_probability_p_and_rescales(student, rng):
+def test_dropout_drops_with_probability_p_and_rescales(student, grader, rng):
     x = rng.normal(size=(200, 50)) + 3.0
     out, _ = student.dropout_forward(x, 0.3, train=True, rng=1)
+    assert_unchanged(grader, "dropout_forward(x, 0.3)")
     assert_shape(out, x.shape, "dropout_forward(x, 0.3)")
     out = np.asarray(out)
     kept = out != 0
@@ -72,18 +74,21 @@ def test_dropout_mask_comes_from_the_generator(student, rng):
 
 
 @pytest.mark.points(2)
-def test_dropout_backward_by_central_differences(student, rng):
+def test_dropout_backward_by_central_differences(student, grader, rng):
     x, dout = rng.normal(size=(5, 6)), rng.normal(size=(5, 6))
     _, cache = student.dropout_forward(x, 0.4, rng=7)
     dx = student.dropout_backward(dout, cache)
+    assert_unchanged(grader, "dropout_backward(dout, cache)")
     assert_gradient(dx, lambda v: np.sum(np.asarray(student.dropout_forward(v, 0.4, rng=7)[0]) * dout), x,
                     "dropout_backward's dx")
 
 
 @pytest.mark.points(2)
-def test_batchnorm_training_forward_matches_torch(student, rng):
+def test_batchnorm_training_forward_matches_torch(student, grader, rng):
     x, gamma, beta, mean, var = bn_inputs(rng)
     out, _, new_mean, new_var = student.batchnorm_forward(x, gamma, beta, mean, var, train=True)
+    assert_unchanged(grader, "batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True) "
+                     "(return the new running statistics as new arrays)")
     module = torch_batchnorm(gamma, beta, mean, var).train()
     assert_close(out, module(torch.tensor(x)).detach(), "batchnorm_forward's output in training mode")
     assert_close(new_mean, module.running_mean, "the running mean returned by batchnorm_forward")
@@ -92,9 +97,10 @@ def test_batchnorm_training_forward_matches_torch(student, rng):
 
 
 @pytest.mark.points(2)
-def test_batchnorm_test_mode_uses_running_statistics(student, rng):
+def test_batchnorm_test_mode_uses_running_statistics(student, grader, rng):
     x, gamma, beta, mean, var = bn_inputs(rng)
     out, _, new_mean, new_var = student.batchnorm_forward(x, gamma, beta, mean, var, train=False)
+    assert_unchanged(grader, "batchnorm_forward(x, gamma, beta, running_mean, running_var, train=False)")
     module = torch_batchnorm(gamma, beta, mean, var).eval()
     assert_close(out, module(torch.tensor(x)).detach(), "batchnorm_forward's output at test time (train=False)")
     assert_close(new_mean, mean, "the running mean returned at test time")
@@ -102,11 +108,12 @@ def test_batchnorm_test_mode_uses_running_statistics(student, rng):
 
 
 @pytest.mark.points(3)
-def test_batchnorm_backward_by_central_differences(student, rng):
+def test_batchnorm_backward_by_central_differences(student, grader, rng):
     x, gamma, beta, mean, var = bn_inputs(rng)
     dout = rng.normal(size=x.shape)
     _, cache, _, _ = student.batchnorm_forward(x, gamma, beta, mean, var)
     dx, dgamma, dbeta = student.batchnorm_backward(dout, cache)
+    assert_unchanged(grader, "batchnorm_backward(dout, cache)")
 
     def loss(x_, gamma_, beta_):
         return np.sum(np.asarray(student.batchnorm_forward(x_, gamma_, beta_, mean, var)[0]) * dout)
@@ -132,19 +139,21 @@ def test_batchnorm_layer_tracks_torch(student, rng):
 
 
 @pytest.mark.points(2)
-def test_layernorm_forward_matches_torch(student, rng):
+def test_layernorm_forward_matches_torch(student, grader, rng):
     x, gamma, beta = rng.normal(1.0, 2.0, size=(6, 4)), rng.normal(size=4), rng.normal(size=4)
     out, _ = student.layernorm_forward(x, gamma, beta)
+    assert_unchanged(grader, "layernorm_forward(x, gamma, beta)")
     expected = nn.functional.layer_norm(torch.tensor(x), (4,), torch.tensor(gamma), torch.tensor(beta))
     assert_close(out, expected, "layernorm_forward on a 6 x 4 batch")
 
 
 @pytest.mark.points(2)
-def test_layernorm_backward_by_central_differences(student, rng):
+def test_layernorm_backward_by_central_differences(student, grader, rng):
     x, gamma, beta = rng.normal(1.0, 2.0, size=(4, 6)), rng.normal(size=6), rng.normal(size=6)
     dout = rng.normal(size=x.shape)
     _, cache = student.layernorm_forward(x, gamma, beta)
     dx, dgamma, dbeta = student.layernorm_backward(dout, cache)
+    assert_unchanged(grader, "layernorm_backward(dout, cache)")
 
     def loss(x_, gamma_, beta_):
         return np.sum(np.asarray(student.layernorm_forward(x_, gamma_, beta_)[0]) * dout)

@@ -88,12 +88,35 @@ def test_forward_creates_tensors_on_the_device_of_its_input(student, rng):
 
 @pytest.mark.points(1)
 def test_training_returns_one_loss_per_step(student):
-    X, y, _, _ = data.digits()
+    X, y, *_ = data.digits()
     model = student.TwoLayerMLP(64, 16, 10)
     history = student.train(model, student.make_loader(X[:300], y[:300], batch_size=64), epochs=3, lr=0.1)
     assert_shape(history, (15,), "the history of 3 epochs of 5 batches")
     if not np.mean(history[-5:]) < np.mean(history[:5]):
         raise AssertionError("the loss did not decrease from the first epoch to the third")
+
+
+@pytest.mark.points(1)
+def test_make_loader_reshuffles_every_epoch_and_follows_the_seed(student):
+    """With lr=0 the weights stay as they are, so each batch's loss shows which samples it holds."""
+    X, y, *_ = data.digits()
+
+    def batch_losses(seed):
+        model = student.TwoLayerMLP(64, 16, 10, dtype=torch.float64)
+        loader = student.make_loader(X[:200], y[:200], batch_size=50, seed=seed, dtype=torch.float64)
+        history = np.asarray(student.train(model, loader, epochs=2, lr=0.0), dtype=np.float64)
+        assert_shape(history, (8,), "the history of 2 epochs of 4 batches")
+        return history
+
+    first, again, other = batch_losses(1), batch_losses(1), batch_losses(2)
+    assert_close(again, first, "the batch losses of a second run on make_loader(..., seed=1) (the same seed "
+                 "should give the same batches)")
+    if np.allclose(other, first):
+        raise AssertionError("make_loader(..., seed=2) gave the same batches as seed=1: shuffle with a generator "
+                             "seeded with seed")
+    if np.allclose(first[:4], first[4:]):
+        raise AssertionError("make_loader(..., shuffle=True) gave the same batches in both epochs: the order "
+                             "should change every epoch")
 
 
 @pytest.mark.points(1)
@@ -116,3 +139,37 @@ def test_checkpoint_round_trip(student, rng):
         assert_close(value, saved[name], f"the restored {name}", rtol=0, atol=0)
     if fetch(restored.training) is not False:
         raise AssertionError("load_checkpoint should return the model in evaluation mode")
+
+
+@pytest.mark.points(1)
+def test_leaky_relu_gradient_at_zero_is_the_negative_slope(student):
+    x, grad_output = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    apply = fetch(student.LeakyReLUFunction.apply)
+    _, grad = student.torch.autograd.functional.vjp(apply, x, grad_output)
+    assert_close(grad, torch.tensor([0.01, 1.0, 0.01], dtype=torch.float64),
+                 "the gradient from LeakyReLUFunction.backward at x = 0, 1, -1 (slope 1 only where x > 0)")
+
+
+@pytest.mark.points(1)
+def test_mlp_and_load_checkpoint_create_their_parameters_on_the_requested_device(student):
+    model = student.TwoLayerMLP(4, 8, 3, device="meta")
+    student.save_checkpoint(student.TwoLayerMLP(4, 8, 3), "device.pt")
+    for what, built in [("TwoLayerMLP(4, 8, 3, device='meta')", model),
+                        ("load_checkpoint(path, device='meta')", student.load_checkpoint("device.pt", device="meta"))]:
+        for layer in ("fc1", "fc2"):
+            if fetch(getattr(built, layer).weight.is_meta) is not True:
+                raise AssertionError(f"the {layer}.weight of {what} is not on the 'meta' device")
+
+
+@pytest.mark.points(1)
+def test_train_and_predict_convert_their_inputs(student, rng):
+    """int32 labels become int64 (one batch, one epoch); float64 inputs take the model's float32."""
+    X, y = rng.normal(size=(6, 64)), rng.integers(0, 10, size=6)
+    histories = [student.train(student.TwoLayerMLP(64, 16, 10, dtype=torch.float64),
+                               student.make_loader(X, labels, batch_size=6, dtype=torch.float64), epochs=1)
+                 for labels in (y, y.astype(np.int32))]
+    assert_shape(histories[1], (1,), "the history of one epoch of one batch")
+    assert_close(histories[1], histories[0], "the loss of train on int32 labels (the same as on int64 labels)")
+    model = student.TwoLayerMLP(64, 16, 10)
+    expected = logits_without_dropout(state_of(model), torch.from_numpy(X).float()).argmax(dim=1)
+    assert_close(student.predict(model, X), expected, "predict(model, X) for a float32 model and float64 X")
