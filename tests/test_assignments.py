@@ -29,7 +29,7 @@ def _ids(pairs):
     return [f"{a}-{v.name}" for a, v in pairs]
 
 
-def tests_naming(assignment: str, names: set[str]) -> list[str]:
+def naming_tests(assignment: str, names: set[str]) -> list[str]:
     """The rubric's tests (public and hidden) whose code names one of ``names``: where a
     change to those functions or classes shows first."""
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
@@ -148,7 +148,7 @@ def test_plausible_bug_loses_points(assignment, bug, built, tmp_path):
     write_reference_files(COURSE.assignment_dir(assignment), tmp_path)
     rubric = dataclasses.replace(rubric_for(assignment, time_per_test=30), until_first_failure=True)
     # The first lost point is enough: the tests that name the changed functions first, then all.
-    first = tests_naming(assignment, {c.function for c in bug.changes})
+    first = naming_tests(assignment, {c.function for c in bug.changes})
     for only in ([first] if first else []) + [[]]:
         result = grade_submission(dataclasses.replace(rubric, only=only), "student", {name: path})
         if result.score < result.max_score:

@@ -123,9 +123,10 @@ def test_a_class_run_leaves_nothing_behind(tier, classroom, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     environment = {**os.environ, "TMPDIR": str(scratch), "COURSE_ISOLATION": tier}
-    subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(ROOT), "grade", "-a", A,
-                    str(classroom), "-o", str(tmp_path / "out"), "-j", "2"],
-                   env=environment, check=True, capture_output=True, timeout=900)
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(ROOT), "grade", "-a", A,
+                          str(classroom), "-o", str(tmp_path / "out"), "-j", "2"],
+                         env=environment, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
     assert sorted(os.listdir(scratch)) == []
     assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 5
 
