@@ -165,3 +165,34 @@ def test_train_records_accuracies_as_fractions(student, rng):
         assert_shape(history.get(key), (2,), f"history['{key}'] for 2 epochs")
         assert_close(history[key][-1], np.mean(net.predict(inputs) == labels), f"history['{key}'] after the "
                      "last epoch (the fraction of correct predictions, between 0 and 1)")
+
+
+@pytest.mark.points(1)
+def test_every_weight_has_the_spread_weight_scale(student):
+    """Both weight matrices of TwoLayerNet, and Affine's w, are drawn from N(0, weight_scale^2)."""
+    net = fetch(student.TwoLayerNet(40, 60, 30, weight_scale=0.02, seed=1).params)
+    layer = fetch(student.Affine(60, 30, weight_scale=0.02, seed=2).params)
+    for what, weights, shape in [("TwoLayerNet(40, 60, 30, ...).params['W1']", net.get("W1"), (40, 60)),
+                                 ("TwoLayerNet(40, 60, 30, ...).params['W2']", net.get("W2"), (60, 30)),
+                                 ("Affine(60, 30, ...).params['w']", layer.get("w"), (60, 30))]:
+        assert_shape(weights, shape, what)
+        std = float(np.std(weights))  # of 1800 or more draws: within 10% of 0.02 with overwhelming probability
+        assert 0.018 < std < 0.022, f"{what} has standard deviation {std:.4f}, expected weight_scale = 0.02"
+
+
+@pytest.mark.points(1)
+def test_cells_pasted_from_02_hold_where_03_uses_them(student):
+    """The pasted ReLU passes no gradient at x = 0, and the pasted softmax cross-entropy stays
+    exact for scores near +-1000 (compared with torch)."""
+    x, dout = np.array([[0.0, 1.0], [-1.0, 0.0]]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    x_t = torch.tensor(x, requires_grad=True)
+    torch.relu(x_t).backward(torch.tensor(dout))
+    assert_close(student.relu_backward(dout, student.relu_forward(x)[1]), x_t.grad.numpy(),
+                 "relu_backward at x = 0 (0 where x <= 0)")
+    scores, y = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2])
+    scores_t = torch.tensor(scores, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(scores_t, torch.tensor(y))
+    expected.backward()
+    loss, dscores = student.softmax_cross_entropy(scores, y)
+    assert_close(loss, expected.item(), "softmax_cross_entropy's loss for rows of scores near 1000 and -1000")
+    assert_close(dscores, scores_t.grad.numpy(), "softmax_cross_entropy's dscores for rows near 1000 and -1000")

@@ -3,6 +3,8 @@
 from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
+    Variant("second_weights_ignore_weight_scale", "W2 drawn at the default scale 1e-3 whatever weight_scale says",
+            Edit("TwoLayerNet", '"W2": weight_scale * rng', '"W2": 1e-3 * rng')),
     Variant("bias_gradient_missing", "the bias gradient left at zero",
             Edit("affine_backward", "db = dout.sum(axis=0)", "db = np.zeros_like(dout[0])")),
     Variant("dx_not_reshaped", "dx returned flattened, (N, D) instead of x's shape",

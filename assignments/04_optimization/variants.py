@@ -3,6 +3,8 @@
 from autograder.building.variants import Edit, Replace, Variant
 
 BUGS = [
+    Variant("lbfgs_stores_every_pair", "every (s, y) pair stored, even without positive curvature",
+            Edit("lbfgs", "if s @ y > 1e-10:", "if True:")),
     Variant("adam_without_bias_correction", "Adam's moments used without dividing by 1 - beta^t",
             Edit("adam", "m_hat = m / (1 - beta1 ** t)", "m_hat = m"),
             Edit("adam", "v_hat = v / (1 - beta2 ** t)", "v_hat = v")),

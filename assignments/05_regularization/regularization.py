@@ -248,7 +248,10 @@ print("batch norm: OK")
 # %% [markdown]
 # The layer object keeps $\gamma$ and $\beta$ in `params`, like `nn.BatchNorm1d`'s `weight`
 # and `bias`, and the running statistics as attributes `running_mean` and `running_var`
-# (zeros and ones at the start), replaced after every training-mode forward pass.
+# (zeros and ones at the start), replaced after every training-mode forward pass. Like
+# `nn.BatchNorm1d(num_features, momentum=0.1, eps=1e-5)`, `BatchNorm(num_features, momentum, eps)`
+# normalizes with its own `eps` and updates its running statistics with its own `momentum`:
+# it passes both to `batchnorm_forward`.
 
 # %% solution="reference.modules:BatchNorm" grade_id="batchnorm_layer"
 # filled in by the build

@@ -118,3 +118,32 @@ def with_state_of(module: torch.nn.Module, trained, what: str = "state_dict()") 
     module.load_state_dict({name: torch.as_tensor(as_array(value, f"{what}['{name}']")).to(expected[name].dtype)
                             for name, value in state.items()})
     return module
+
+
+def assert_two_layer_sequential_matches_torch(model, params: dict, X: np.ndarray, y: np.ndarray,
+                                              dout: np.ndarray, reg: float) -> torch.Tensor:
+    """Checks ``model``, a Sequential(Affine, ReLU, Affine, reg=reg) holding ``params``
+    ("0.w", "0.b", "2.w", "2.b"), against torch: ``model.loss(X, y)`` (cross-entropy plus
+    0.5 * reg * sum(w^2)) and its gradients, then ``model.backward(dout)`` after
+    ``model.forward(X)``. X (N, D), y (N,), dout (N, C). Returns torch's scores (N, C)."""
+    from autograder.student.checks import assert_close
+
+    keys = ("0.w", "0.b", "2.w", "2.b")
+    missing = sorted(set(keys) - set(params))
+    if missing:
+        raise AssertionError(f"the Sequential's params have no {missing}")
+    tensors = {key: torch.tensor(params[key], requires_grad=True) for key in keys}
+    X_t = torch.tensor(X, requires_grad=True)
+    scores = torch.relu(X_t @ tensors["0.w"] + tensors["0.b"]) @ tensors["2.w"] + tensors["2.b"]
+    expected = torch.nn.functional.cross_entropy(scores, torch.tensor(y)) + 0.5 * reg * sum(
+        (tensors[key] ** 2).sum() for key in ("0.w", "2.w"))
+    (dx,) = torch.autograd.grad(scores, X_t, torch.tensor(dout), retain_graph=True)
+    expected.backward()
+    what = f"Sequential(..., reg={reg:g})"
+    loss, grads = model.loss(X, y)
+    assert_close(loss, expected.item(), f"{what}.loss(X, y): cross-entropy + 0.5 * reg * sum(w^2)")
+    for key, tensor in tensors.items():
+        assert_close(grads.get(key), tensor.grad, f"{what}.loss(X, y)'s grads['{key}']")
+    model.forward(X)
+    assert_close(model.backward(dout), dx, "Sequential.backward(dout), the input gradient")
+    return scores.detach()

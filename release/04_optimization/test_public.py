@@ -277,3 +277,26 @@ def test_newton_and_lbfgs_stop_once_max_abs_grad_is_at_most_the_tolerance(studen
         if len(history) < 2:
             raise AssertionError(f"{name} stopped at once with tolerance_grad just below max |grad(x0)|: it "
                                  "stops only when the largest |grad| component is at most the tolerance")
+
+
+@pytest.mark.points(1)
+def test_lbfgs_stores_no_pair_of_curvature_at_most_1e_10(student, rng):
+    """On a nearly flat objective every s.y is far below 1e-10, so lbfgs stores no pair and each
+    iteration is a steepest-descent step with the backtracking line search."""
+    X, y = rng.normal(size=(20, 3)) * 1e-4, rng.integers(0, 2, size=20).astype(float)
+    fun, _ = student.logistic_objective(X, y, 0.0)
+
+    def value_and_gradient(w):
+        value, grad = fun(w)
+        return as_number(value, "fun(w)"), as_array(grad, "the gradient returned by fun(w)")
+
+    expected = np.ones(3)
+    for _ in range(3):  # d = -grad, and t the first of 1, 1/2, 1/4, ... that passes the Armijo test
+        f0, g = value_and_gradient(expected)
+        t = next(0.5 ** k for k in range(60) if value_and_gradient(expected - 0.5 ** k * g)[0]
+                 <= f0 - 1e-4 * 0.5 ** k * (g @ g))
+        expected = expected - t * g
+    x, history = student.lbfgs(fun, np.ones(3), 10, 3, 0.0)
+    assert_shape(history, (4,), "the history of lbfgs(fun, x0, 10, 3, 0.0)")
+    assert_close(x, expected, "lbfgs's iterate after 3 iterations on a nearly flat objective (a pair with "
+                 "s.y <= 1e-10 is not stored, so every direction is -grad)", rtol=1e-6)

@@ -14,7 +14,7 @@ import torch
 from autograder.student import data
 from autograder.student.checks import as_array, as_number, assert_close, assert_shape, assert_unchanged
 from autograder.grading.proxy import fetch
-from autograder.student.torchcheck import two_layer_sgd
+from autograder.student.torchcheck import assert_two_layer_sequential_matches_torch, two_layer_sgd
 
 
 def index_arrays(value, what):
@@ -406,3 +406,40 @@ def test_he_initialization_keeps_relu_activations_alive(student, rng):
     assert 0.5 < he[-1] / he[0] < 2, f"with He initialization the std of the activations went from {he[0]:.3g} " \
                                      f"to {he[-1]:.3g} over 10 ReLU layers"
     assert stds["small"][-1] < 1e-6, "with std 0.01 the activations should vanish over 10 layers"
+
+
+@pytest.mark.points(1)
+def test_cells_pasted_from_02_and_03_hold(student, rng):
+    """The pasted cells keep their conventions (compared with torch): ReLU and tanh at and around
+    0, as functions and as layer objects; softmax cross-entropy exact for scores near +-1000;
+    Affine's w drawn with standard deviation weight_scale and b = 0; Sequential's loss with
+    0.5 * reg * sum(w^2), its gradients and its input gradient."""
+    x, dout = np.array([[0.0, 0.5, -0.5, 2.0]]), rng.normal(size=(1, 4))
+    for name, layer, torch_function in [("relu", "ReLU", torch.relu), ("tanh", "Tanh", torch.tanh)]:
+        x_t = torch.tensor(x, requires_grad=True)
+        out_t = torch_function(x_t)
+        out_t.backward(torch.tensor(dout))
+        out, cache = getattr(student, f"{name}_forward")(x)
+        assert_close(out, out_t.detach(), f"{name}_forward(x) for x = {x.tolist()}")
+        assert_close(getattr(student, f"{name}_backward")(dout, cache), x_t.grad,
+                     f"{name}_backward(dout, cache) for x = {x.tolist()}")
+        unit = getattr(student, layer)()
+        assert_close(unit.forward(x), out_t.detach(), f"{layer}().forward(x)")
+        assert_close(unit.backward(dout), x_t.grad, f"{layer}().backward(dout) after forward(x)")
+    scores, y = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2])
+    scores_t = torch.tensor(scores, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(scores_t, torch.tensor(y))
+    expected.backward()
+    loss, dscores = student.softmax_cross_entropy(scores, y)
+    assert_close(loss, expected.item(), "softmax_cross_entropy's loss for rows of scores near 1000 and -1000")
+    assert_close(dscores, scores_t.grad, "softmax_cross_entropy's dscores for rows near 1000 and -1000")
+    params = fetch(student.Affine(60, 30, weight_scale=0.02, seed=3).params)
+    assert_shape(params.get("w"), (60, 30), "Affine(60, 30).params['w']")
+    std = float(np.std(params["w"]))  # of 1800 draws: within 10% of 0.02 with overwhelming probability
+    assert 0.018 < std < 0.022, f"Affine(60, 30, weight_scale=0.02)'s w has standard deviation {std:.4f}"
+    assert_close(params.get("b"), np.zeros(30), "Affine(60, 30).params['b'] (zeros)")
+    X, y, dout = rng.normal(size=(10, 6)), rng.integers(0, 3, size=10), rng.normal(size=(10, 3))
+    model = student.Sequential(student.Affine(6, 20, weight_scale=1.0, seed=1), student.ReLU(),
+                               student.Affine(20, 3, weight_scale=1.0, seed=2), reg=0.3)
+    scores = assert_two_layer_sequential_matches_torch(model, fetch(model.params), X, y, dout, reg=0.3)
+    assert_close(model.predict(X), scores.argmax(dim=1), "Sequential.predict(X) (the highest score)")
