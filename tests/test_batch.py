@@ -7,7 +7,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,14 +122,16 @@ def test_a_class_run_leaves_nothing_behind(tier, classroom, tmp_path):
     """Not a worker's folder, not a zygote's, even from the grading processes of a pool."""
     if launch.detect_isolation(tier).tier != tier:
         pytest.skip(f"tier {tier} is unavailable here")
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    # a short path of its own: multiprocessing's forkserver puts a socket in TMPDIR, and a
+    # socket's path may not exceed 107 bytes (pytest's tmp_path under xdist can)
+    scratch = Path(tempfile.mkdtemp(prefix="class-run-", dir="/tmp"))
     environment = {**os.environ, "TMPDIR": str(scratch), "COURSE_ISOLATION": tier}
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(ROOT), "grade", "-a", A,
                           str(classroom), "-o", str(tmp_path / "out"), "-j", "2"],
                          env=environment, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert sorted(os.listdir(scratch)) == []
+    scratch.rmdir()
     assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 5
 
 
