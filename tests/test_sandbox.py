@@ -438,3 +438,12 @@ def test_landlock_never_grants_a_hidden_package_installed_beside_the_libraries(m
     assert {str(site / "numpy"), str(tmp_path / "env" / "bin")} <= set(readable)
     hidden = str(site / "reference")
     assert not [p for p in readable if hidden.startswith(p) or p.startswith(hidden)]
+
+
+def test_a_folder_with_a_folder_mounted_beneath_it_is_not_made_private(tmp_path):
+    """A worker whose folder holds a bound folder (the Python environment, when it lives
+    under /tmp) keeps its folder, watched, instead of a copy that would fill its tmpfs."""
+    from autograder.sandbox import confine
+
+    assert confine._mounts_beneath("/")  # /proc at least
+    assert not confine._mounts_beneath(str(tmp_path))

@@ -97,8 +97,10 @@ def drop_capabilities() -> None:
 def private_folder(folder: str, size_bytes: int, inodes: int) -> bool:
     """Replace ``folder`` by a fresh tmpfs of at most ``size_bytes`` and ``inodes`` files and
     folders, holding copies of what it held, in a mount namespace of this process's own
-    (nothing propagates to or from the host's). False where this process may not mount."""
-    if (_libc.unshare(CLONE_NEWNS) != 0
+    (nothing propagates to or from the host's). False where this process may not mount, or
+    where something is mounted beneath ``folder`` (a read-only bind of the Python environment
+    when it lives under /tmp): a copy would fill the tmpfs, and hiding it would break imports."""
+    if _mounts_beneath(folder) or (_libc.unshare(CLONE_NEWNS) != 0
             or _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0):
         return False
     before = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -112,6 +114,18 @@ def private_folder(folder: str, size_bytes: int, inodes: int) -> bool:
         os.close(before)
     os.chdir(folder)
     return True
+
+
+def _mounts_beneath(folder: str) -> bool:
+    """Whether a folder is mounted strictly beneath ``folder`` (files bound there, such as a
+    submission's extra files, are copied like any file)."""
+    prefix = folder.rstrip("/") + "/"
+    try:
+        with open("/proc/self/mountinfo") as mounts:
+            points = [line.split()[4].replace("\\040", " ") for line in mounts]
+    except OSError:
+        return True  # cannot tell: do not risk hiding what the worker needs
+    return any(point.startswith(prefix) and os.path.isdir(point) for point in points)
 
 
 def _read_only_copy(source: str, target: str) -> None:
