@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from autograder.building.build import build
 from autograder.course import Layout, Limits, load_course
 from autograder.grading.proxy import Controls
-from autograder.grading.grade import Rubric, grade_submission
+from autograder.grading.grade import Rubric, declared_tests, grade_submission
 from autograder.building.variants import write_reference_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,16 +74,7 @@ def failed(result) -> dict[str, str]:
 def rubric_tests(assignment: str, public_only: bool = False) -> dict[str, tuple[float, str]]:
     """Test name -> (points, source) of an assignment's rubric, read from its test files, so
     that no test hard-codes a total or a list of tests the rubric may change."""
-    names = ["test_public.py"] + ([] if public_only else ["test_hidden.py"])
-    tests = {}
-    for name in names:
-        text = (ROOT / "assignments" / assignment / name).read_text()
-        for node in ast.parse(text).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                points = sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
-                             and ast.unparse(d.func) == "pytest.mark.points")
-                tests[node.name] = (points, ast.get_source_segment(text, node))
-    return tests
+    return declared_tests(COURSE.layout.test_files(assignment, public_only))
 
 
 def rubric_points(assignment: str, public_only: bool = False) -> tuple[float, int]:

@@ -16,7 +16,6 @@ both are fresh.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -32,7 +31,7 @@ from autograder.building.build import BuildError
 from autograder.building.variants import VariantError, load_variants, write_reference_files
 from autograder.course import VARIANTS, Course
 from autograder.grading.batch import grade_class
-from autograder.grading.grade import Rubric, grade_submission
+from autograder.grading.grade import Rubric, declared_tests, grade_submission
 from autograder.grading.program import is_answer
 
 GUIDES = Path("docs", "assignments")
@@ -65,26 +64,15 @@ def outdated(course: Course, assignment_id: str, measured: dict | None) -> str |
     or visibility; other bugs), or None. Other wording of a test or a bug needs no regrade."""
     if measured is None:
         return "it was never graded"
-    public = {name for name, _ in _points(course.layout.test_files(assignment_id, public_only=True))}
+    public = declared_tests(course.layout.test_files(assignment_id, public_only=True))
     tests = {name: (points, name not in public)
-             for name, points in _points(course.layout.test_files(assignment_id))}
+             for name, (points, _) in declared_tests(course.layout.test_files(assignment_id)).items()}
     graded = {name.split("[")[0]: (test["points"], test["hidden"]) for name, test in measured["reference"]["tests"].items()}
     if graded != tests:
         return "its tests, their points or their visibility changed"
     if set(measured["bugs"]) != {bug.name for bug in load_variants(course.assignment_dir(assignment_id))[0]}:
         return "the bugs of variants.py changed"
     return None
-
-
-def _points(test_files: list[Path]) -> list[tuple[str, float]]:
-    """(name, points) of every test function in ``test_files``, read without running them."""
-    found = []
-    for path in test_files:
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                found.append((node.name, sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
-                                             and ast.unparse(d.func) == "pytest.mark.points")))
-    return found
 
 
 def fingerprint(course: Course, assignment_id: str) -> str:

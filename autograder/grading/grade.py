@@ -195,3 +195,17 @@ def _forget_modules(files: list[Path]) -> None:
         file = getattr(module, "__file__", None)
         if file and os.path.basename(file) in basenames and str(Path(file).resolve()) in paths:
             del sys.modules[name]
+
+
+def declared_tests(test_files: list[Path]) -> dict[str, tuple[float, str]]:
+    """Test name -> (points, source) of every test function in ``test_files``, read without
+    running them (a parametrized test counts once)."""
+    tests = {}
+    for path in test_files:
+        text = path.read_text()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                points = sum(d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                             and ast.unparse(d.func) == "pytest.mark.points")
+                tests[node.name] = (points, ast.get_source_segment(text, node))
+    return tests

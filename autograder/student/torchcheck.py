@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from autograder.student.checks import as_array, assert_close, checked_state_dict
+
 
 def rule_trajectory(rule, w0: np.ndarray, gradients: list[np.ndarray], **hyper) -> tuple[np.ndarray, object]:
     """The iterates of ``rule`` fed ``gradients`` from ``w0``: (array (steps, *w0.shape), final
@@ -111,8 +113,6 @@ def with_state_of(module: torch.nn.Module, trained, what: str = "state_dict()") 
     """The trusted ``module`` holding the weights of the submission's ``trained`` module (or
     of its state dict): the same names and shapes are required, values are converted to the
     module's own dtypes. Returns ``module``."""
-    from autograder.student.checks import as_array, checked_state_dict
-
     expected = module.state_dict()
     state = checked_state_dict(trained, {name: tuple(value.shape) for name, value in expected.items()}, what)
     module.load_state_dict({name: torch.as_tensor(as_array(value, f"{what}['{name}']")).to(expected[name].dtype)
@@ -126,8 +126,6 @@ def assert_two_layer_sequential_matches_torch(model, params: dict, X: np.ndarray
     ("0.w", "0.b", "2.w", "2.b"), against torch: ``model.loss(X, y)`` (cross-entropy plus
     0.5 * reg * sum(w^2)) and its gradients, then ``model.backward(dout)`` after
     ``model.forward(X)``. X (N, D), y (N,), dout (N, C). Returns torch's scores (N, C)."""
-    from autograder.student.checks import assert_close
-
     keys = ("0.w", "0.b", "2.w", "2.b")
     missing = sorted(set(keys) - set(params))
     if missing:
