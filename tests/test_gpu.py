@@ -61,37 +61,29 @@ TIERS = [t for t in ("namespaces", "syscalls", "limits") if launch.detect_isolat
 
 
 def gpu_worker(tier):
+    """The student proxy of CUDA_CODE in a worker of ``tier`` that may use the GPU."""
     program = Program([Cell("cuda", CUDA_CODE, ["train", "device_bound", "hog_host_memory"])])
-    return Submission(program, Limits(time_per_test=120, memory_bytes=6 << 30, device="cuda"),
-                      launch.detect_isolation(tier))
+    return loaded(program, Limits(time_per_test=120, memory_mb=6 << 10),
+                  launch.detect_isolation(tier), device="cuda")
 
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_sandboxed_worker_trains_on_the_gpu(tier):
-    student = gpu_worker(tier)
-    try:
+    with gpu_worker(tier) as student:
         where, loss = student.train("cuda")
         assert where.startswith("cuda") and loss < 2
         assert student.train(torch.device("cpu"))[0] == "cpu"
-    finally:
-        student._close()
 
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_device_bound_code_fails_with_a_clear_reason(tier):
-    student = gpu_worker(tier)
-    try:
+    with gpu_worker(tier) as student:
         with pytest.raises(StudentError, match="same device"):
             student.device_bound("cuda")
-    finally:
-        student._close()
 
 
 @pytest.mark.skipif(not cgroup.available(), reason="no writable memory cgroup on this machine")
 def test_gpu_worker_memory_is_limited_by_a_cgroup():
-    student = gpu_worker(TIERS[0])
-    try:
+    with gpu_worker(TIERS[0]) as student:
         with pytest.raises(StudentError, match="SIGKILL|MemoryError"):
             student.hog_host_memory(12)
-    finally:
-        student._close()
