@@ -10,8 +10,6 @@ is its wall time and which other processes on a busy machine do not inflate.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,27 +21,15 @@ from torch.nn import functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import measure  # noqa: E402
 from reference import conv, modules, networks, torch_cnn, torch_networks  # noqa: E402
 
 SHAPE, FILTERS = (64, 3, 32, 32), (16, 3, 3, 3)  # N, C, H, W and F, C, HH, WW; stride 1, padding 1
 
 
-def hidden_tests():
-    """assignments/08_cnn/test_hidden.py, for the procedures its threshold tests follow."""
-    spec = importlib.util.spec_from_file_location("cnn_hidden", ROOT / "assignments" / "08_cnn" / "test_hidden.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def median_seconds(run, repeat: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        run()
-        times.append(time.process_time() - start)
-    return statistics.median(times)
+    """The median CPU time of ``repeat`` calls of ``run()`` (see the module's docstring)."""
+    return measure.median_seconds(run, repeat, clock=time.process_time)
 
 
 def convolution_rows(repeat: int) -> list[tuple[str, str, str, str]]:
@@ -106,7 +92,7 @@ def timed(run) -> tuple[float, float]:
 
 def threshold_rows() -> list[tuple[str, str, str, str]]:
     """Each threshold test's procedure with the reference in place of the student, secret seed 0."""
-    hidden = hidden_tests()
+    hidden = measure.hidden_tests("08_cnn")
     parts = hidden.held_out_images(np.random.default_rng(0))
     channels, size = parts.X_train.shape[1], parts.X_train.shape[-1]
     X, y, X_test, y_test = parts.X_train, parts.y_train, parts.X_test, parts.y_test
