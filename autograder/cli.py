@@ -1,4 +1,5 @@
-"""The ``course`` command: build, check, kit, guide, grade, export, feedback, verify, demo."""
+"""The ``course`` command: build, check, kit, publish, guide, grade, export, import-manual, feedback,
+verify, demo."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import os
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from autograder.course import ConfigError, find_course_root, load_course
@@ -34,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     kit.add_argument("assignments", nargs="*")
     kit.add_argument("-o", "--output", type=Path, required=True, help="a new or empty folder")
 
+    publish = commands.add_parser("publish", help="make an assignment's reference solutions importable "
+                                                  "in later notebooks (after its due date and late window)")
+    publish.add_argument("assignment")
+    publish.add_argument("--force", action="store_true", help="publish before the late window has closed")
+
     guide = commands.add_parser("guide", help="the instructor's page per assignment in docs/assignments/")
     guide.add_argument("assignments", nargs="*")
     guide.add_argument("--regrade", action="store_true",
@@ -42,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="run the public tests on your notebook")
     check.add_argument("notebook", type=Path)
     check.add_argument("-a", "--assignment", help="assignment id (default: from the notebook)")
+    check.add_argument("--sandbox", action="store_true",
+                       help="run the notebook's code in a sandbox (for a notebook you did not write; "
+                            "else it runs in a plain child process under resource limits)")
 
     grade = commands.add_parser("grade", help="grade submissions; writes results.json and grades.csv")
     grade.add_argument("-a", "--assignment", required=True)
@@ -74,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder `course grade -o` wrote (default: grades)")
     export.add_argument("--to", required=True, choices=[*EXPORT_FORMATS, "gradescope-bundle"])
     export.add_argument("--dest", type=Path, help="where to write (default: OUTPUT/exports/...)")
+
+    manual = commands.add_parser("import-manual", help="the scores people gave the written questions, from "
+                                                       "nbgrader's gradebook into a grading run")
+    manual.add_argument("-a", "--assignment", required=True)
+    manual.add_argument("gradebook", type=Path,
+                        help="nbgrader's gradebook.db (the formgrader's database, or the one "
+                             "`course export --to nbgrader` wrote)")
+    manual.add_argument("-o", "--output", type=Path, default=Path("grades"),
+                        help="the folder `course grade -o` wrote (default: grades)")
 
     feedback = commands.add_parser("feedback", help="one HTML feedback page per student")
     feedback.add_argument("-a", "--assignment", required=True)
@@ -137,9 +156,10 @@ def cmd_check(args) -> int:
     root = args.course or find_course_root(args.notebook.parent) or find_course_root()
     if root is None:
         raise ConfigError("course check needs the course folder (course.yml); pass --course")
-    report = check_file(args.notebook, args.assignment, course=root)
+    report = check_file(args.notebook, args.assignment, course=root, sandbox=args.sandbox)
     print(report)
-    _warn_isolation(report.result.isolation)
+    if args.sandbox:
+        _warn_isolation(report.result.isolation)
     return 0 if report.result.score == report.result.max_score else 1
 
 
@@ -149,6 +169,18 @@ def cmd_kit(args) -> int:
     course = _course(args)
     write_kit(course, args.assignments or [a.id for a in course.assignments], args.output)
     print(f"wrote the kit to {args.output}: pip install {args.output} (see its README.md)")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from autograder.building.build import build
+    from autograder.building.publish import carried_names, publish
+
+    course = _course(args)
+    path = publish(course, args.assignment, force=args.force)
+    print(f"wrote {path.relative_to(course.root)} and {course.layout.published_record.name} (commit both)")
+    for folder in build(course, list(carried_names(course, args.assignment))):
+        print(f"built {folder.relative_to(course.root)} (its carried cells import the published solutions)")
     return 0
 
 
@@ -162,13 +194,18 @@ def cmd_guide(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from autograder.building.variants import write_reference_files
     from autograder.grading.batch import grade_class
+    from autograder.grading.calibrate import Reference
     from autograder.grading.grade import Rubric, choose_device
     from autograder.grading.late import Deadline, read_manifest
     from autograder.publishing.report import class_table
 
     course = _course(args)
     rubric = Rubric.for_assignment(course, args.assignment)
+    reference = Reference(course.layout.source_notebooks(course.assignment(args.assignment)),
+                          course.layout.calibration(args.assignment),
+                          partial(write_reference_files, course.assignment_dir(args.assignment)))
     device, warning = choose_device(args.device)
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr)
@@ -179,9 +216,10 @@ def cmd_grade(args) -> int:
     submitted_at = read_manifest(args.submitted_at) if args.submitted_at else {}
     results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
                           resume=args.resume, deadline=deadline, submitted_at=submitted_at,
-                          cluster=args.cluster, file_times=args.late_from_file_times)
+                          cluster=args.cluster, file_times=args.late_from_file_times, reference=reference)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/{GRADES_CSV}")
+    _say_pending(results, args.assignment, args.output)
     _warn_lateness(results, submitted_at, deadline.policy.percent_per_day > 0, args.late_from_file_times)
     not_graded = [f"{r.student} ({next(iter(r.problems.values()))})" for r in results if not r.tests]
     if not_graded:
@@ -222,9 +260,36 @@ def cmd_export(args) -> int:
         written = exports.gradescope_bundle(course, assignment.id, dest)
     else:
         results = exports.load_results(args.output, assignment.id)
-        written = exports.export(results, args.to, dest, notebook=assignment.notebooks[0])
+        written = exports.export(results, args.to, dest, notebook=assignment.notebooks[0],
+                                 release=course.layout.release_notebooks(assignment))
     print(f"wrote {len(written)} file(s) to {dest}")
     return 0
+
+
+def cmd_import_manual(args) -> int:
+    from autograder.publishing.exports import import_into_run
+
+    course = _course(args)
+    assignment = course.assignment(args.assignment)
+    imported, results = import_into_run(args.output, assignment.id, args.gradebook)
+    print(f"imported {imported.scores} manual score(s) from {args.gradebook} into {args.output}; "
+          f"rewrote {args.output}/<student>/results.json and {args.output}/{GRADES_CSV}")
+    for label, names in [("still to grade", imported.pending), ("not in the gradebook", imported.missing),
+                         ("not imported", imported.refused)]:
+        if names:
+            print(terminal_line(f"{label}: " + "; ".join(names), 4000))
+    _say_pending(results, assignment.id, args.output)
+    return 0
+
+
+def _say_pending(results, assignment: str, outdir: Path) -> None:
+    """Say how many points of written questions still await manual grading, and how to grade them."""
+    pending = sum(r.pending_points for r in results)
+    if pending:
+        students = sum(1 for r in results if r.pending_points)
+        print(f"\n{pending:g} points await manual grading (written questions of {students} student(s)): "
+              f"course export -a {assignment} -o {outdir} --to nbgrader, grade them in nbgrader's "
+              f"formgrader, then course import-manual -a {assignment} GRADEBOOK -o {outdir}")
 
 
 def cmd_feedback(args) -> int:
@@ -307,8 +372,8 @@ def _warn_isolation(tier: str, detail: str | None = None) -> None:
               "network. Install bubblewrap (apt-get install bubblewrap).", file=sys.stderr)
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "kit": cmd_kit, "guide": cmd_guide, "grade": cmd_grade, "verify": cmd_verify,
-            "demo": cmd_demo, "export": cmd_export, "feedback": cmd_feedback}
+COMMANDS = {"build": cmd_build, "check": cmd_check, "kit": cmd_kit, "publish": cmd_publish, "guide": cmd_guide, "grade": cmd_grade, "verify": cmd_verify,
+            "demo": cmd_demo, "export": cmd_export, "import-manual": cmd_import_manual, "feedback": cmd_feedback}
 
 if __name__ == "__main__":
     sys.exit(main())

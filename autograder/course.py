@@ -150,6 +150,12 @@ class Course(Strict):
 
 
 PUBLIC_TESTS, HIDDEN_TESTS, VARIANTS = "test_public.py", "test_hidden.py", "variants.py"
+PUBLISHED_PACKAGE = "autograder.student.published"
+
+
+def published_module(assignment_id: str) -> str:
+    """The module name of an assignment's published solutions: ``03_backprop`` -> ``a03_backprop``."""
+    return "a" + assignment_id.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,10 @@ class Layout:
     def solutions(self) -> Path:
         return self.root / "build" / "solutions"
 
+    def calibration(self, assignment_id: str) -> Path:
+        """The reference's measured time per test on each machine (``grading.calibrate``)."""
+        return self.root / "build" / "calibration" / f"{assignment_id}.json"
+
     def assignment_dir(self, assignment_id: str) -> Path:
         return self.root / "assignments" / assignment_id
 
@@ -193,6 +203,19 @@ class Layout:
     def source_notebooks(self, assignment: Assignment) -> dict[str, Path]:
         """Notebook name -> the instructor's notebook, solutions filled in."""
         return {n: self.source_dir(assignment.id) / f"{n}.ipynb" for n in assignment.notebooks}
+
+    @property
+    def published_record(self) -> Path:
+        """Which assignments' solutions are published (written by ``course publish``)."""
+        return self.root / "published.yml"
+
+    @property
+    def published_dir(self) -> Path:
+        """The student-safe package of published solutions, ``autograder.student.published``."""
+        return self.root / "autograder" / "student" / "published"
+
+    def published_file(self, assignment_id: str) -> Path:
+        return self.published_dir / f"{published_module(assignment_id)}.py"
 
     def test_files(self, assignment_id: str, public_only: bool = False) -> list[Path]:
         """The rubric's test files that exist, public first."""

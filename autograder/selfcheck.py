@@ -7,6 +7,13 @@ answers this kernel ran (IPython's input history), so nothing needs saving first
 
 The rubric's public part comes from the installed kit (``autograder/public``, written by
 ``course kit``), else from the course checkout around the notebook or around this engine.
+
+A self-check runs the student's own code on the student's own machine, so by default it needs
+no sandbox against the student: the answers load in a plain child process under the course's
+resource limits (``PLAIN``), started while the grader collects the tests, and the report says
+so. ``sandbox=True`` (``course check --sandbox``) grades in the strongest isolation here
+instead, for a notebook someone else wrote. Either way the worker, the tests and the scores
+are those of ``course grade``.
 """
 
 from __future__ import annotations
@@ -26,9 +33,16 @@ from autograder.grading.program import defined_names, is_answer
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import RubricError
 from autograder.publishing.report import submission_table
+from autograder.sandbox import launch
 from autograder.sandbox.client import SandboxError
+from autograder.sandbox.pool import WorkerPool
 
 KIT_COURSE = Path(__file__).resolve().with_name("public")  # the kit's public course, if installed
+PLAIN = launch.Isolation("limits", "self-check: your code ran in a plain child process under "
+                                   "resource limits, without a sandbox (it is your own code, on "
+                                   "your own machine)")
+UNSANDBOXED = ("Ran without a sandbox: your code ran in a plain child process under resource "
+               "limits. To check a notebook you did not write, use --sandbox.")
 
 
 def public_rubric(assignment_id: str, near: Path | None = None, course: Path | None = None) -> Rubric:
@@ -49,11 +63,13 @@ class Report:
     result: SubmissionResult
     answers: str  # where the answers were read from, in words
     written: dict[str, float] = field(default_factory=dict)  # written questions: grade id -> points
+    sandboxed: bool = False  # whether the answers ran in a sandbox (else in a plain child process)
 
     def __repr__(self) -> str:
         return f"Public tests of {self.result.assignment}; answers {self.answers}.\n\n" + \
             submission_table(self.result) + "\nHidden tests use other inputs (and the thresholds " \
-            "the notebook states)." + (f"\n{self._written()}" if self.written else "")
+            "the notebook states)." + (f"\n{self._written()}" if self.written else "") + \
+            ("" if self.sandboxed else f"\n{UNSANDBOXED}")
 
     def _written(self) -> str:
         return ("Written questions, graded by people (not here): "
@@ -72,16 +88,19 @@ class Report:
                 + "<table class='self-check'><thead><tr><th>test</th><th>points</th>"
                   f"<th style='text-align:left'>why it failed</th></tr></thead><tbody>{rows}</tbody></table>"
                 + "<p>Hidden tests use other inputs (and the thresholds the notebook states).</p>"
-                + (f"<p>{html.escape(self._written())}</p>" if self.written else ""))
+                + (f"<p>{html.escape(self._written())}</p>" if self.written else "")
+                + ("" if self.sandboxed else f"<p>{html.escape(UNSANDBOXED)}</p>"))
 
 
-def check_file(notebook: Path, assignment_id: str | None = None, course: Path | None = None) -> Report:
-    """The public tests on a saved notebook (or ``.py`` module)."""
+def check_file(notebook: Path, assignment_id: str | None = None, course: Path | None = None,
+               sandbox: bool = False) -> Report:
+    """The public tests on a saved notebook (or ``.py`` module); in the strongest sandbox here
+    with ``sandbox``, else in a plain child process under resource limits."""
     notebook = Path(notebook)
     rubric = public_rubric(assignment_id or assignment_of(notebook), notebook.parent, course)
     name = notebook.stem if notebook.stem in rubric.notebooks else rubric.notebooks[0]
-    return Report(_grade(rubric, notebook.parent, {name: notebook}), f"from {notebook.name} as saved",
-                  written_questions(notebook))
+    return Report(_grade(rubric, notebook.parent, {name: notebook}, sandbox), f"from {notebook.name} as saved",
+                  written_questions(notebook), sandbox)
 
 
 def self_check(assignment_id: str, notebook: str) -> Report:
@@ -121,10 +140,19 @@ def written_questions(notebook: Path) -> dict[str, float]:
     return found
 
 
-def _grade(rubric: Rubric, folder: Path, given: dict[str, Path]) -> SubmissionResult:
-    """Grade the ``given`` notebooks, with the assignment's other notebooks from ``folder``."""
+def _grade(rubric: Rubric, folder: Path, given: dict[str, Path], sandbox: bool = False) -> SubmissionResult:
+    """Grade the ``given`` notebooks, with the assignment's other notebooks from ``folder``: in
+    the strongest sandbox here with ``sandbox``, else in a plain child process (``PLAIN``) with
+    no spare started beside it."""
     files = {name: given.get(name, folder / f"{name}.ipynb") for name in rubric.notebooks}
-    return grade_submission(rubric, next(iter(given)), {n: p if p.exists() else None for n, p in files.items()})
+    files = {n: p if p.exists() else None for n, p in files.items()}
+    if sandbox:
+        return grade_submission(rubric, next(iter(given)), files)
+    pool = WorkerPool(spares=False)
+    try:
+        return grade_submission(rubric, next(iter(given)), files, PLAIN, pool)
+    finally:
+        pool.close()
 
 
 def write_answers(instructor: list[dict], history: list[str], path: Path) -> list[str]:
@@ -158,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="run the public tests on your notebook")
     check.add_argument("notebook", type=Path)
     check.add_argument("-a", "--assignment", help="assignment id (default: from the notebook)")
+    check.add_argument("--sandbox", action="store_true",
+                       help="run the notebook's code in a sandbox (for a notebook you did not write)")
     args = parser.parse_args(argv)
     try:
-        report = check_file(args.notebook, args.assignment)
+        report = check_file(args.notebook, args.assignment, sandbox=args.sandbox)
     except (ConfigError, RubricError, SandboxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,13 +11,14 @@ import nbformat
 
 # The notebook's namespace as the tests' `student` (and `grader`): like the grader's
 # controls, it keeps the warnings of its latest call in `warnings` (what `assert_no_overflow`
-# reads).
+# reads); `modified` (what `assert_unchanged` reads) stays empty.
 STUDENT_NAMESPACE = """\
 import functools, warnings, zlib
 
 
 class Namespace:
     warnings = []
+    modified = []  # arguments changed in place: nothing here sees them
 
     def __getattr__(self, name):
         if name not in globals():
@@ -49,8 +50,9 @@ def public_test_cells(assignment_dir: Path) -> list[nbformat.NotebookNode]:
     """One nbgrader test cell per public test, calling it on the notebook's namespace."""
     source = (Path(assignment_dir) / "test_public.py").read_text()
     tree = ast.parse(source)
-    header = "\n".join(ast.get_source_segment(source, node) for node in tree.body
-                       if isinstance(node, (ast.Import, ast.ImportFrom)))
+    header = "\n\n".join(ast.get_source_segment(source, node) for node in tree.body  # and the tests' helpers
+                         if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.FunctionDef))
+                         and not getattr(node, "name", "").startswith("test_"))
     cells = [nbformat.v4.new_code_cell(
         header + "\n" + STUDENT_NAMESPACE,
         metadata={"nbgrader": {"schema_version": 3, "grade": False, "solution": False,

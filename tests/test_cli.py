@@ -13,12 +13,14 @@ from autograder.building.build import BuildError, check_public_file
 from autograder.cli import main
 from autograder.sandbox import launch
 
+from autograder.grading.extract import written_questions
 from conftest import ROOT, rubric_points, source_notebooks
 
 A = "01_regression"
 
 
 POINTS, TESTS = rubric_points(A)
+WRITTEN = len(written_questions(ROOT / "release" / A / "regression.ipynb"))  # results.json lists them as tests
 PUBLIC_POINTS, _ = rubric_points(A, public_only=True)
 
 
@@ -36,7 +38,7 @@ def test_grade_writes_gradescope_results_csv_and_a_table(submissions, tmp_path, 
     table = capsys.readouterr().out
     assert "ada" in table and f"{POINTS:g}/{POINTS:g}" in table and f"0/{POINTS:g}" in table
     results = json.loads((tmp_path / "out" / "ada" / "results.json").read_text())
-    assert results["score"] == POINTS and len(results["tests"]) == TESTS
+    assert results["score"] == POINTS and len(results["tests"]) == TESTS + WRITTEN
     test = results["tests"][0]
     assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
     assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}

@@ -24,7 +24,8 @@ def test_demo_grades_the_examples_and_says_where_to_look_next(tmp_path, monkeypa
     out = capsys.readouterr().out
     grades = tmp_path / "demo" / "grades"
     reference = json.loads((grades / A / "reference" / "results.json").read_text())
-    assert reference["score"] == sum(t["max_score"] for t in reference["tests"]) > 0
+    automatic = [t for t in reference["tests"] if "status" in t]  # written questions await people
+    assert reference["score"] == sum(t["max_score"] for t in automatic) > 0
     for name in cli.DEMO_HOSTILE:
         result = json.loads((grades / f"{A}-hostile" / name / "results.json").read_text())
         assert result["score"] < reference["score"], name

@@ -20,8 +20,11 @@ from autograder.grading.batch import grade_class
 from autograder.course import LatePolicy
 from autograder.grading.late import Deadline
 
+from autograder.grading.extract import written_questions
 from conftest import ROOT, rubric_for, source_notebooks
-from test_cli import POINTS, TESTS
+from test_cli import POINTS, TESTS, WRITTEN
+
+MAX = POINTS + sum(written_questions(ROOT / "release" / "01_regression" / "regression.ipynb").values())
 
 A = "01_regression"
 DUE = dt.datetime(2026, 10, 16, 23, 59, tzinfo=dt.timezone.utc)
@@ -61,7 +64,7 @@ def test_nbgrader_gradebook_holds_every_test_and_score(results, tmp_path):
         exports.export(list(results.values()), "nbgrader", path, notebook="regression")
     with exports._scripts_on_path(), Gradebook(f"sqlite:///{path}") as gradebook:
         assert sorted(s.id for s in gradebook.students) == ["alice", "bob", "carol"]
-        assert gradebook.find_assignment(A).max_score == POINTS
+        assert gradebook.find_assignment(A).max_score == results["alice"].total_max  # tests and written questions
         for student, result in results.items():
             for test in result.tests:
                 grade = gradebook.find_grade(test.name, "regression", A, student)
@@ -99,7 +102,7 @@ def test_github_classroom_points_add_up_to_the_final_score(results, tmp_path):
 def test_prairielearn_results_score_in_zero_to_one_with_points_per_test(results, tmp_path):
     exports.export(list(results.values()), "prairielearn", tmp_path)
     carol = json.loads((tmp_path / "carol" / "results.json").read_text())
-    assert carol["gradable"] is True and carol["score"] == pytest.approx(0.8)
+    assert carol["gradable"] is True and carol["score"] == pytest.approx(0.8 * POINTS / results["carol"].total_max)
     assert carol["message"].startswith("2 day(s) late: 20% off")
     bob = json.loads((tmp_path / "bob" / "results.json").read_text())
     assert bob["score"] == 0
@@ -124,7 +127,8 @@ def test_every_format_shows_hidden_tests_by_name_and_points_only(fmt, results, t
     assert hidden_docs
     for student, result in results.items():
         shown = exported_tests(fmt, tmp_path, student)
-        assert set(shown) == {t.name for t in result.tests}
+        written = {w.name for w in result.written}  # shown as awaiting manual grading
+        assert set(shown) - written == {t.name for t in result.tests}
         for test in result.tests:
             text = {str(v) for v in shown[test.name].values()}
             if test.visibility == "visible":
@@ -140,9 +144,9 @@ def test_csv_has_one_row_per_student_with_raw_penalty_and_final(results, tmp_pat
     exports.export(list(results.values()), "csv", tmp_path / "lms.csv")
     rows = list(csv.DictReader((tmp_path / "lms.csv").open()))
     assert [(r["student"], r["raw_score"], r["penalty_percent"], r["final_score"], r["max_score"])
-            for r in rows] == [("alice", f"{POINTS:g}", "0", f"{POINTS:g}", f"{POINTS:g}"),
-                               ("bob", "0", "0", "0", f"{POINTS:g}"),
-                               ("carol", f"{POINTS:g}", "20", f"{0.8 * POINTS:g}", f"{POINTS:g}")]
+            for r in rows] == [("alice", f"{POINTS:g}", "0", f"{POINTS:g}", f"{MAX:g}"),
+                               ("bob", "0", "0", "0", f"{MAX:g}"),
+                               ("carol", f"{POINTS:g}", "20", f"{0.8 * POINTS:g}", f"{MAX:g}")]
     assert rows[2]["days_late"] == "2" and rows[2]["submitted_at"].startswith("2026-10-18T01:59")
 
 
@@ -183,7 +187,7 @@ def test_gradescope_bundle_grades_a_submission_laid_out_as_gradescope_does(built
     subprocess.run([root / "source" / "run_autograder"], env=environment, check=True,
                    capture_output=True, timeout=300)
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == POINTS and len(results["tests"]) == TESTS
+    assert results["score"] == POINTS and len(results["tests"]) == TESTS + WRITTEN
 
 
 def test_the_reference_modules_a_rubric_needs_follow_its_imports(tmp_path):

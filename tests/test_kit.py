@@ -20,6 +20,8 @@ from packaging.requirements import Requirement
 
 from autograder.building.kit import engine_files, write_kit
 from autograder.building.notebook import solution_lines
+from autograder.building.publish import published_files
+from autograder.course import Layout
 from autograder.sandbox.launch import PACKAGE_DIR
 
 from conftest import ASSIGNMENTS, COURSE, ROOT
@@ -59,12 +61,14 @@ def _lines(name: str, text: str) -> set[str]:
     return lines
 
 
-def secret_lines() -> dict[str, str]:
+def secret_lines(root: Path = ROOT, package_dir: Path = PACKAGE_DIR) -> dict[str, str]:
     """Each line of a solution region, a written question's model answer, a hidden test or a
     variants.py that nothing public also holds (templates' other cells, public tests, release
-    notebooks, the engine's modules) -> where it is from."""
-    public, secret = set(), dict(solution_lines(ROOT / "reference"))
-    for path in ROOT.glob("assignments/*/*.py"):
+    notebooks, the engine's modules in ``package_dir``, and the published solutions of the
+    assignments the course at ``root`` has published, but not those of any other) -> where it
+    is from."""
+    public, secret = set(), dict(solution_lines(root / "reference"))
+    for path in root.glob("assignments/*/*.py"):
         if path.name in ("test_hidden.py", "variants.py"):
             continue
         if path.name.startswith("test_"):
@@ -73,14 +77,15 @@ def secret_lines() -> dict[str, str]:
         for cell in jupytext.read(path).cells:  # a notebook template
             lines = _lines(path.name, cell.source)
             if "written" in cell.metadata:
-                secret.update({line: f"{path.relative_to(ROOT)} (model answer)" for line in lines})
+                secret.update({line: f"{path.relative_to(root)} (model answer)" for line in lines})
             else:
                 public |= lines
-    for path in [*ROOT.glob("release/*/*"), *PACKAGE_DIR.rglob("*.py")]:
+    engine = [p for p in package_dir.rglob("*.py") if p.parent != package_dir / "student" / "published"]
+    for path in [*root.glob("release/*/*"), *engine, *published_files(Layout(root))]:
         public |= _lines(path.name, path.read_text())
-    for path in [*ROOT.glob("assignments/*/test_hidden.py"), *ROOT.glob("assignments/*/variants.py")]:
+    for path in [*root.glob("assignments/*/test_hidden.py"), *root.glob("assignments/*/variants.py")]:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
-            secret.setdefault(line.strip(), f"{path.relative_to(ROOT)}:{number}")
+            secret.setdefault(line.strip(), f"{path.relative_to(root)}:{number}")
     return {line: where for line, where in secret.items() if len(line) >= 6 and line not in public}
 
 

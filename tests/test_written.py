@@ -72,3 +72,26 @@ def test_the_self_check_names_the_written_questions_it_does_not_grade(tmp_path):
                     written_questions(folder / "nb.ipynb"))
     assert "Written questions, graded by people (not here): why_momentum (2 points)." in repr(report)
     assert "why_momentum (2 points)" in report._repr_html_()
+
+
+def test_every_assignment_asks_a_written_question_whose_model_answer_stays_with_the_graders():
+    """Each template has a written question with a marking guide; no line of a model answer
+    reaches the release notebooks (which the kit copies)."""
+    import jupytext
+
+    from conftest import ASSIGNMENTS, COURSE, ROOT
+
+    released = "\n".join(c.source for p in (ROOT / "release").rglob("*.ipynb")
+                         for c in nbformat.read(p, as_version=4).cells)
+    ids = set()
+    for assignment in ASSIGNMENTS:
+        written = [c for name in COURSE.assignment(assignment).notebooks
+                   for c in jupytext.read(COURSE.layout.template(assignment, name)).cells if "written" in c.metadata]
+        assert written, f"{assignment} has no written question"
+        for cell in written:
+            assert 1 <= cell.metadata["written"] <= 3 and "Marking guide" in cell.source, assignment
+            ids.add(cell.metadata["grade_id"])
+            for line in cell.source.splitlines():
+                line = line.lstrip("# ").strip()
+                assert len(line) < 25 or line not in released, f"{assignment}: {line!r} is in release/"
+    assert len(ids) == len(ASSIGNMENTS)

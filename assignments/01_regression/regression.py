@@ -108,6 +108,27 @@ right.legend()
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** Read the right plot: how does the training MSE approach
+# the optimum, and why does gradient descent with $\eta = 0.1$ converge on this loss at
+# all? What would a much larger learning rate do, and what decides how large is too large?
+# Answer in a few sentences in the cell below.
+
+# %% [markdown] written=2 grade_id="gd_convergence"
+# Model answer: the MSE is a convex quadratic with the constant Hessian
+# $H = \frac2N X_b^\top X_b$, so every step shrinks the error along each eigenvector of $H$
+# by the factor $|1 - \eta\lambda_i|$. The gap to the optimum therefore falls
+# geometrically, a roughly straight (then flattening) line on the log scale, the slow
+# directions being those of small eigenvalues (ill-conditioning). Gradient descent
+# converges when $\eta < 2/\lambda_{\max}(H)$; standardized features keep $\lambda_{\max}$
+# small enough for $\eta = 0.1$. A much larger $\eta$ makes $|1 - \eta\lambda_{\max}| > 1$:
+# the loss oscillates and grows without bound.
+#
+# Marking guide: 1 point for the shape of the curve explained by the quadratic/convex loss
+# (geometric decrease, slowed by small eigenvalues or poor conditioning); 1 point for the
+# divergence of a large step with the bound $\eta < 2/\lambda_{\max}$ (or an equivalent
+# statement in terms of the curvature).
+
+# %% [markdown]
 # ## 2. Logistic regression
 #
 # For labels $y \in \{0, 1\}$ the model outputs a *logit* $z = X_b w$ and the probability

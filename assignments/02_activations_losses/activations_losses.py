@@ -371,6 +371,26 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** Read the right plot: on these separable data the weight
+# norm stops growing under the hinge loss but keeps growing under cross-entropy. Explain
+# why, using the gradients drawn in the left plot. What would stop the growth?
+
+# %% [markdown] written=2 grade_id="hinge_vs_ce"
+# Model answer: the multi-class hinge loss of a sample is exactly zero, with a zero
+# gradient, once its correct score beats every other score by the margin 1. When every
+# training sample is classified with that margin, the gradient vanishes and the weights
+# (and their norm) stop changing. The cross-entropy gradient $p - \text{onehot}(y)$ is
+# never zero for finite scores, since the softmax never gives the correct class a
+# probability of exactly 1; it only decays like $e^{-m}$ with the margin $m$. On separable
+# data the loss can always be lowered by scaling $W$ up, so gradient descent keeps
+# increasing the norm (slowly, roughly logarithmically in the number of steps) forever.
+# An L2 penalty (weight decay) or early stopping bounds it.
+#
+# Marking guide: 1 point for the hinge loss's zero gradient beyond the margin; 1 point for
+# cross-entropy's never-zero gradient making larger weights always better on separable
+# data, with a remedy (L2 penalty or early stopping).
+
+# %% [markdown]
 # ## 5. Softmax regression on handwritten digits
 #
 # A linear layer followed by your softmax cross-entropy is **softmax regression**, the

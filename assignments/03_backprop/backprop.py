@@ -203,6 +203,26 @@ print(f"initial loss {initial_loss:.4f}, ln(10) = {math.log(10):.4f}")
 assert abs(initial_loss - math.log(10)) < 0.01, "with small weights the loss starts at ln(10)"
 
 # %% [markdown]
+# **Written question (2 points).** Why must the loss of a freshly initialized network with
+# small weights be close to $\ln 10 \approx 2.303$ here? If your first loss read 23 or 0.01
+# instead, what would you suspect?
+
+# %% [markdown] written=2 grade_id="initial_loss"
+# Model answer: with weights of scale $10^{-3}$ all ten scores are nearly zero, so the
+# softmax gives every class probability close to $1/10$ and the cross-entropy of every
+# sample is $-\ln(1/10) = \ln 10$; the average over the batch is the same (the L2 penalty is
+# negligible at this scale). This sanity check costs one forward pass. A loss far above
+# $\ln 10$ means the scores are large at initialization (weights too big, so the network is
+# confidently wrong) or the loss is summed instead of averaged (e.g. $N \ln 10$), or a
+# large regularization term is added; a loss far below it means the labels leak into the
+# scores or the loss is computed wrongly (e.g. on probabilities of the wrong class or
+# without the log).
+#
+# Marking guide: 1 point for uniform softmax probabilities giving $-\ln(1/C)$ with $C = 10$;
+# 1 point for a plausible diagnosis of each deviation (too-large weights or a sum instead of
+# a mean above; a buggy loss or leaked labels below).
+
+# %% [markdown]
 # ## 5. Mini-batch stochastic gradient descent
 #
 # Computing the gradient on all $N$ samples for every step is wasteful: the average over

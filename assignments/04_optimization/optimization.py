@@ -245,6 +245,27 @@ fig.suptitle("40 steps from (-4.5, 1.5) on f(w) = (w_0^2 + 25 w_1^2) / 2", y=1.0
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** Read the five panels. Why does SGD crawl along the
+# valley floor, what does momentum change, and why do RMSProp and Adam head almost
+# diagonally to the minimum?
+
+# %% [markdown] written=2 grade_id="valley_paths"
+# Model answer: the gradient is $(w_0, 25 w_1)$. One learning rate serves both directions
+# and must stay below $2/25$ for the steep one, so along the flat direction each step only
+# multiplies $w_0$ by $1 - \eta = 0.95$: SGD makes fast progress across the valley and
+# crawls along it. Momentum adds up the consistent gradients along the valley (effective
+# step about $\eta / (1 - \beta)$) while the alternating ones across it partly cancel, so it
+# travels faster along the floor but overshoots and oscillates across it; Nesterov's
+# look-ahead gradient corrects the overshoot earlier. RMSProp and Adam divide each
+# coordinate's step by the root mean square of its recent gradients, which removes the
+# factor 25: both coordinates move by about $\eta$ per step, like the sign of the gradient,
+# so the path is nearly diagonal regardless of the curvature of each direction.
+#
+# Marking guide: 1 point for the step size capped by the steep direction (slow progress on
+# the flat one), with momentum's accumulation; 1 point for the per-coordinate rescaling of
+# RMSProp and Adam that equalizes the two directions.
+
+# %% [markdown]
 # ### Training a network
 #
 # Now the two-layer network of assignment 03 (affine, ReLU, affine, softmax cross-entropy)

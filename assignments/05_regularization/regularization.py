@@ -44,18 +44,19 @@ rng = np.random.default_rng(0)
 # from assignment 03. As a reminder, a *layer object* has `params` and `grads` dicts,
 # `forward(x, train=True, rng=None) -> out` and `backward(dout) -> dx`, and
 # `Sequential(*layers, reg=0.0, seed=0)` passes `train` and its own generator to every
-# layer. You will add two new layer objects, `Dropout` and `BatchNorm`.
+# layer. You will add two new layer objects, `Dropout` and `BatchNorm`. Once an assignment's
+# reference solutions are published, its cells import them instead: nothing to paste there.
 
-# %% solution="reference.activations:relu_forward,relu_backward,log_softmax" grade_id="relu_from_02"
+# %% solution="reference.activations:relu_forward,relu_backward,log_softmax" grade_id="relu_from_02" carried="02_activations_losses"
 # filled in by the build
 
-# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02"
+# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02" carried="02_activations_losses"
 # filled in by the build
 
-# %% solution="reference.layers:affine_forward,affine_backward" grade_id="affine_from_03"
+# %% solution="reference.layers:affine_forward,affine_backward" grade_id="affine_from_03" carried="03_backprop"
 # filled in by the build
 
-# %% solution="reference.modules:Affine,ReLU,Sequential reference.networks:train" grade_id="modular_from_03"
+# %% solution="reference.modules:Affine,ReLU,Sequential reference.networks:train" grade_id="modular_from_03" carried="03_backprop"
 # filled in by the build
 
 # %%
@@ -124,6 +125,26 @@ for ax, (penalty, lam) in zip(axes, [(l2_penalty, 1e-2), (l1_penalty, 3e-3)]):
     ax.set(title=f"{penalty.__name__}, lam={lam}\n{np.mean(np.abs(W) < 1e-2):.0%} of |w| < 0.01, "
                  f"validation accuracy {accuracy:.2f}", xlabel="weight", ylabel="count", yscale="log")
 plt.show()
+
+# %% [markdown]
+# **Written question (2 points).** Read the two histograms: why does the L1 penalty leave a
+# large share of the weights at (almost exactly) zero, while the L2 penalty only makes them
+# small? Argue from the gradients of the two penalties.
+
+# %% [markdown] written=2 grade_id="l1_sparsity"
+# Model answer: the L2 penalty's gradient $\lambda w$ is proportional to the weight, so its
+# pull fades as a weight approaches zero: it shrinks every weight by a constant factor,
+# and a weight stops where that small pull balances the data's gradient, almost never at
+# exactly zero. The L1 penalty's (sub)gradient $\lambda\,\mathrm{sign}(w)$ keeps the same size
+# however small the weight is, so it pushes a weight all the way to zero unless the data
+# gradient on it is larger than $\lambda$; at zero the subgradient can be anything in
+# $[-\lambda, \lambda]$, so weights whose features matter less than $\lambda$ stay there
+# (with gradient descent they hover within a step of zero). Geometrically, the L1 ball has
+# corners on the axes, where the constrained optimum tends to land.
+#
+# Marking guide: 1 point for L2's gradient proportional to $w$ (shrinks, fading near zero);
+# 1 point for L1's constant-size push that wins unless the data gradient exceeds $\lambda$
+# (or the equivalent subgradient or corner argument).
 
 # %% [markdown]
 # ## 3. Dropout

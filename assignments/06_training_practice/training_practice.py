@@ -38,21 +38,23 @@ rng = np.random.default_rng(0)
 # Paste your solutions from earlier assignments, unchanged, into the five cells below: the
 # ReLU, tanh and softmax cross-entropy (with the `log_softmax` it uses) from assignment 02,
 # the affine layers, `TwoLayerNet` and the layer objects `Affine`, `ReLU` and `Sequential`
-# from assignment 03, and the four learning-rate schedules from assignment 04.
+# from assignment 03, and the four learning-rate schedules from assignment 04. Once an
+# assignment's reference solutions are published, its cells import them instead: nothing to
+# paste there.
 
-# %% solution="reference.activations:relu_forward,relu_backward,tanh_forward,tanh_backward,log_softmax" grade_id="activations_from_02"
+# %% solution="reference.activations:relu_forward,relu_backward,tanh_forward,tanh_backward,log_softmax" grade_id="activations_from_02" carried="02_activations_losses"
 # filled in by the build
 
-# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02"
+# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02" carried="02_activations_losses"
 # filled in by the build
 
-# %% solution="reference.layers:affine_forward,affine_backward,affine_relu_forward,affine_relu_backward" grade_id="affine_from_03"
+# %% solution="reference.layers:affine_forward,affine_backward,affine_relu_forward,affine_relu_backward" grade_id="affine_from_03" carried="03_backprop"
 # filled in by the build
 
-# %% solution="reference.networks:TwoLayerNet reference.modules:Affine,ReLU,Sequential" grade_id="networks_from_03"
+# %% solution="reference.networks:TwoLayerNet reference.modules:Affine,ReLU,Sequential" grade_id="networks_from_03" carried="03_backprop"
 # filled in by the build
 
-# %% solution="reference.schedules:inverse_time_decay,step_decay,exponential_decay,inverse_sqrt_decay" grade_id="schedules_from_04"
+# %% solution="reference.schedules:inverse_time_decay,step_decay,exponential_decay,inverse_sqrt_decay" grade_id="schedules_from_04" carried="04_optimization"
 # filled in by the build
 
 # %%
@@ -372,6 +374,29 @@ for row, activation in enumerate(["tanh", "relu"]):
 axes[0, 0].legend()
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Written question (3 points).** Read the four plots (256 units per layer): for tanh and
+# for ReLU, which initializations keep the spread of the activations steady over the ten
+# layers, and what happens with each of the others? Explain each case with the factor
+# $n_{\text{in}} \sigma^2$ from the table above.
+
+# %% [markdown] written=3 grade_id="init_scale"
+# Model answer: zeros give all-zero activations from the first layer on (and every unit of a
+# layer stays identical, so training cannot separate them). Small weights multiply the
+# standard deviation by about $\sqrt{256} \cdot 0.01 = 0.16$ per layer, so the activations
+# vanish geometrically for both nonlinearities. Large weights ($n_{\text{in}}\sigma^2 = 256$)
+# saturate tanh at $\pm 1$ (the std stays near 1, but $\tanh' \approx 0$, so gradients
+# vanish) and make ReLU activations explode by about $\sqrt{256/2} \approx 11$ per layer.
+# Xavier ($\sigma^2 = 1/n_{\text{in}}$) keeps tanh steady, since tanh is close to the
+# identity near zero; under ReLU, which zeroes half of the pre-activations, it halves the
+# variance per layer and the std decays by about $1/\sqrt2$ per layer. He
+# ($\sigma^2 = 2/n_{\text{in}}$) compensates for that half and keeps ReLU steady. The means:
+# tanh stays centred, ReLU outputs are positive.
+#
+# Marking guide: 1 point for zeros and small (dead or vanishing, with the per-layer factor);
+# 1 point for large (tanh saturation with vanishing gradients, ReLU explosion); 1 point for
+# Xavier suiting tanh and He suiting ReLU because ReLU halves the variance.
 
 # %% [markdown]
 # With small weights the activations vanish within a few layers, and so do the gradients

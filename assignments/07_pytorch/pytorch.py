@@ -196,6 +196,27 @@ plt.show()
 assert accuracy >= {{ thresholds.digits_accuracy }}, "the grader requires {{ thresholds.digits_accuracy }}"
 
 # %% [markdown]
+# **Written question (2 points).** Read the plot: why do the losses of single steps scatter
+# so much more than the epoch means? The model uses dropout (`p=0.2`): what does it do in
+# training mode, and why must `predict` switch the model to evaluation mode?
+
+# %% [markdown] written=2 grade_id="noisy_steps_dropout"
+# Model answer: each step's loss is measured on a different random mini-batch, so it is a
+# noisy estimate of the training loss (its variance falls like one over the batch size),
+# and dropout draws a new random mask every step, adding more noise; the epoch mean
+# averages dozens of batches and masks. In training mode dropout zeroes each hidden unit
+# with probability 0.2 and scales the survivors by $1/0.8$, so that the expected
+# activation equals the one without dropout; this keeps units from relying on each other
+# (a cheap ensemble of thinned networks). At evaluation `model.eval()` turns dropout off:
+# predictions become deterministic and use the whole network, whose activations already
+# have the right scale thanks to the $1/(1-p)$ factor. Predicting in training mode would give
+# random, less accurate answers.
+#
+# Marking guide: 1 point for mini-batch sampling (and dropout masks) as the source of the
+# per-step noise; 1 point for inverted dropout in training and switching it off in
+# evaluation mode, with why.
+
+# %% [markdown]
 # **What the grader checks.** It trains `TwoLayerMLP(64, 100, 10)` with your `train`'s
 # default arguments on `make_loader(X_train, y_train)` and computes the predictions of the
 # trained weights itself (from `model.state_dict()`, with its own copy of the network). The

@@ -637,6 +637,29 @@ plt.legend()
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** The plain and the residual network have exactly the same
+# parameters. Use the gradient-norm plot to explain the difference between their training
+# curves. Would a larger learning rate rescue the plain network?
+
+# %% [markdown] written=2 grade_id="plain_vs_residual"
+# Model answer: in the plain network the gradient reaching a layer is the product of the
+# Jacobians of all layers above it; at this initialization each factor shrinks it, so the
+# stem and the first blocks receive gradients orders of magnitude smaller than the head and
+# barely change: the network trains like a shallow model stacked on a nearly fixed random
+# feature extractor, and its loss falls slowly. Each residual block adds the identity to its
+# Jacobian ($I + \partial \mathcal F / \partial x$), so the gradient passes every block
+# without shrinking; every layer learns from the first steps and the loss falls faster and
+# further. A larger learning rate does not fix this: it scales every layer's step by the
+# same factor, so the head's steps become unstable long before the first layers move; the
+# problem is the ratio between layers. What helps is changing the Jacobians (skip
+# connections, normalization, an initialization that keeps the gradient's scale).
+#
+# Marking guide: 1 point for vanishing gradients in the early layers of the plain network
+# (product of shrinking Jacobians) against the identity path of the residual blocks, tied
+# to the training curves; 1 point for why one global learning rate cannot fix a ratio
+# between layers.
+
+# %% [markdown]
 # **What the grader checks.** With your `DeepConvNet(6, 8, residual=...,
 # in_channels=C, image_size=S)` (`torch.manual_seed(0)` before each), on the secretly
 # transformed digits: the ratio of the first layer's (`stem.weight`) gradient norms,

@@ -233,6 +233,28 @@ print(f"direction kept by clip_grad_norm: cosine {cosine(flat(grads), flat(clipp
       f"by elementwise clipping: cosine {cosine(flat(grads), flat(elementwise)):.4f}")
 
 # %% [markdown]
+# **Written question (2 points).** The printed cosines compare the two ways of clipping.
+# Why clip the global norm of all gradients together rather than each entry? Clipping
+# tames exploding gradients: why can it do nothing against vanishing ones, and what does?
+
+# %% [markdown] written=2 grade_id="why_clip_global_norm"
+# Model answer: clipping by global norm multiplies every gradient by the same factor
+# $\min(1, c / \lVert g \rVert)$: the update keeps the gradient's direction (cosine 1) and
+# only its length is capped, so one huge gradient from a steep "cliff" of the loss cannot
+# throw the weights far away. Clipping each entry changes the ratios between entries,
+# hence the direction (the cosine drops below 1), so the step no longer follows the
+# gradient; with a small threshold it degenerates towards a sign update. Clipping can only
+# shorten a gradient; a vanishing gradient is already tiny and carries almost no
+# information about early inputs, so no rescaling restores it. Against vanishing gradients
+# one changes the Jacobians themselves: gated cells with an additive memory path (the
+# LSTM's cell state), careful (orthogonal) initialization, skip connections, or shorter
+# dependencies.
+#
+# Marking guide: 1 point for the global norm keeping the direction (elementwise clipping
+# changing it); 1 point for clipping only shortening gradients, with a remedy for vanishing
+# ones (LSTM or gating, or another that changes the Jacobians).
+
+# %% [markdown]
 # ## 5. The LSTM
 #
 # The long short-term memory keeps a second state, the **cell** $c_t$, and changes it

@@ -543,3 +543,24 @@ with torch.no_grad():
     renumbered = model(x_val[inverse], perm[edge_index_val], edge_attr_val, batch_val[inverse], len(y_val))
 assert torch.allclose(logits, renumbered, atol=1e-5), "the graph logits changed with the node numbering"
 print("the logits do not depend on the numbering of the nodes")
+
+# %% [markdown]
+# **Written question (2 points).** Which parts of the model guarantee that the graph logits
+# do not depend on how the nodes are numbered? Name one change to the model that would
+# break this property.
+
+# %% [markdown] written=2 grade_id="permutation_invariance"
+# Model answer: every message-passing layer applies the same weights to every edge and
+# every node, and combines a node's incoming messages with a symmetric aggregation (sum,
+# mean or max), which does not depend on the order of the messages; renumbering the nodes
+# therefore only permutes the rows of every layer's output (the layers are permutation
+# equivariant). The readout then pools the node embeddings of each graph with a symmetric
+# function (sum or mean over the graph's nodes), which removes the remaining dependence on
+# the order: the graph logits are invariant. It breaks as soon as the model uses the
+# numbering: flattening or concatenating the node embeddings in index order before an MLP,
+# feeding the node index (or a one-hot of it) as a feature, an RNN over the nodes, or an
+# aggregation that depends on the edge order (taking the first neighbour).
+#
+# Marking guide: 1 point for shared weights with symmetric aggregation (equivariant layers)
+# and a symmetric readout (invariant output); 1 point for a correct example of a change
+# that breaks it.

@@ -432,6 +432,27 @@ scatter.legend()
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** Read the loss curves and the scatter plot. Does a
+# discriminator loss close to $2 \log 2$ show that the generator has learned the data
+# distribution? Why are the mode coverage and the MMD better evidence than the losses?
+
+# %% [markdown] written=2 grade_id="reading_gan_losses"
+# Model answer: no. $2 \log 2$ is the discriminator's loss when it outputs $\tfrac12$
+# everywhere; that is its optimum when the two distributions are equal, but the same value
+# appears whenever the current discriminator cannot separate them, e.g. because it is weak
+# or lags behind a generator that keeps moving. The two losses measure a game between two
+# networks that both change, so neither is a fixed objective that falls as the samples get
+# better; they oscillate. In particular a generator can collapse onto a few of the eight
+# modes and still fool the current discriminator there. Mode coverage (how many modes
+# receive samples, and what share of samples lies near a mode) and the MMD against held-out
+# data measure the samples themselves against the data, so they reveal missing modes and
+# spread-out samples that the losses hide.
+#
+# Marking guide: 1 point for why $2 \log 2$ is not proof of success (the discriminator's
+# confusion, a moving two-player game); 1 point for the sample-based measures revealing
+# mode collapse or poor samples.
+
+# %% [markdown]
 # ## 4. A denoising diffusion model
 #
 # The **forward process** destroys data in $T$ small steps, step $t$ adding Gaussian noise of

@@ -239,6 +239,27 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Written question (2 points).** In the right plot the largest change of a sweep falls at
+# least as fast as $\gamma^k$. Why? With $\gamma = 0.99$, why does policy iteration need only
+# a handful of evaluations while value iteration needs many sweeps?
+
+# %% [markdown] written=2 grade_id="contraction"
+# Model answer: the Bellman optimality operator $T$ is a $\gamma$-contraction in the max
+# norm, $\lVert TV - TU \rVert_\infty \le \gamma \lVert V - U \rVert_\infty$, because it takes
+# an expectation of $V$ discounted by $\gamma$ and a maximum over actions, which cannot
+# enlarge differences. Successive changes are $V_{k+1} - V_k = T V_k - T V_{k-1}$, so each is
+# at most $\gamma$ times the previous one: the changes fall at least like $\gamma^k$ (faster
+# where episodes end early). With $\gamma = 0.99$, shrinking the change by $10^{-8}$ takes up
+# to $\ln 10^{-8} / \ln 0.99 \approx 1800$ sweeps. Policy iteration evaluates each policy
+# exactly (one linear solve) and then improves it greedily; every improvement is strict
+# until the policy is optimal and there are finitely many deterministic policies, so it
+# stops after a few iterations, each costlier than a sweep.
+#
+# Marking guide: 1 point for the contraction argument (max norm, factor $\gamma$) with its
+# consequence for $\gamma = 0.99$; 1 point for exact evaluation and strict improvement over
+# finitely many policies making policy iteration take few iterations.
+
+# %% [markdown]
 # The arrows look odd at first: next to a hole the agent walks *away* from it, because a
 # slip sideways is as likely as the intended step. On **CliffWalking**, where the ice
 # does not slip, every step costs 1 and stepping into the cliff (the bottom row) costs 100

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import PUBLIC_TESTS, Course, Layout
-from autograder.building.notebook import TemplateError, nbgrader_metadata, source_notebook
+from autograder.building.notebook import TemplateError, carried_cells, nbgrader_metadata, source_notebook
 
 PUBLIC_FILES = [PUBLIC_TESTS]
 
@@ -30,8 +30,11 @@ def build(course: Course, assignment_ids: list[str] | None = None,
           layout: Layout | None = None) -> list[Path]:
     """Build the given assignments (all by default) into ``layout`` (default: the course's
     own); returns the release folders written."""
+    from autograder.building.publish import published_names
+
     layout = layout or course.layout
     ids = assignment_ids or [a.id for a in course.assignments]
+    published = published_names(layout)
     written = []
     with tempfile.TemporaryDirectory(prefix="course-build-") as staging:
         staging = Path(staging)
@@ -45,7 +48,8 @@ def build(course: Course, assignment_ids: list[str] | None = None,
                 if not template.is_file():
                     raise BuildError(f"{assignment_id}: notebook template {template} is missing")
                 try:
-                    nb = source_notebook(template, assignment_id, dict(assignment.thresholds))
+                    check_carried(course, assignment_id, template)
+                    nb = source_notebook(template, assignment_id, dict(assignment.thresholds), published)
                 except TemplateError as error:
                     raise BuildError(f"{assignment_id}: {error}") from None
                 nb.cells.append(self_check_cell(assignment_id, name))
@@ -59,6 +63,16 @@ def build(course: Course, assignment_ids: list[str] | None = None,
             _replace(staging / "release" / assignment_id, layout.release_dir(assignment_id))
             written.append(layout.release_dir(assignment_id))
     return written
+
+
+def check_carried(course: Course, assignment_id: str, template: Path) -> None:
+    """A cell may be carried over only from an assignment course.yml lists before this one."""
+    ids = [a.id for a in course.assignments]
+    earlier = ids[:ids.index(assignment_id)]
+    for source, _ in carried_cells(template):
+        if source not in earlier:
+            raise BuildError(f"{template.name}: carried={source!r} names no assignment course.yml "
+                             "lists before this one")
 
 
 SELF_CHECK = """\

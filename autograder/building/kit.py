@@ -3,8 +3,9 @@
 ``DIR/<id>/`` holds each assignment's release notebooks and public tests; ``DIR`` itself is a
 pip-installable package (its own ``pyproject.toml``, named and versioned after course.yml)
 holding the part of the engine a self-check needs (``autograder.selfcheck`` and what it
-imports, plus everything a worker sees: ``student/``, with its data and weight files, and
-``sandbox/``) and, in ``autograder/public/``, the public course: a course.yml with only what
+imports, plus everything a worker sees: ``student/``, with its data and weight files and the
+published solutions of the assignments ``published.yml`` lists, and ``sandbox/``) and, in
+``autograder/public/``, the public course: a course.yml with only what
 the public tests need, the release notebooks and the public tests. No file of ``reference/``,
 no hidden test and no ``variants.py`` is ever read into it.
 """
@@ -23,6 +24,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from autograder.building.build import BuildError
+from autograder.building.publish import published_files
 from autograder.course import PUBLIC_TESTS, Course, Layout
 from autograder.grading.grade import _modules_imported
 from autograder.sandbox.launch import PACKAGE_DIR, WORKER_VISIBLE
@@ -40,6 +42,8 @@ def write_kit(course: Course, assignment_ids: list[str], out: Path) -> Path:
         raise BuildError(f"{out} is not empty: give a new folder for the kit")
     for path in engine_files():
         _copy(path, out / "autograder" / path.relative_to(PACKAGE_DIR))
+    for path in published_files(course.layout):  # the published solutions, and only those
+        _copy(path, out / "autograder" / "student" / "published" / path.name)
     public = Layout(out / "autograder" / "public")  # what autograder.selfcheck reads
     public.root.mkdir(parents=True, exist_ok=True)
     (public.root / "course.yml").write_text(yaml.safe_dump(public_config(course, assignment_ids), sort_keys=False))
@@ -76,7 +80,9 @@ def engine_files() -> list[Path]:
         folder = PACKAGE_DIR / name
         found |= {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else {folder}
     found |= {p.with_name(n) for p in set(found) for n in _data_files(p.parent)}
-    return sorted(p for p in found if "__pycache__" not in p.parts and p.suffix != ".pyc")
+    published = PACKAGE_DIR / "student" / "published"  # write_kit adds the recorded modules
+    return sorted(p for p in found if "__pycache__" not in p.parts and p.suffix != ".pyc"
+                  and (p.parent != published or p.name == "__init__.py"))
 
 
 def _data_files(folder: Path) -> list[str]:

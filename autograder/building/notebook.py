@@ -8,6 +8,10 @@ A template cell is one of
 * answer (``# %% solution="reference.linear:mse_loss,mse_grad" grade_id="mse"``): the build
   copies the named functions' source in (groups from several modules are separated by
   spaces); nbgrader stubs their solution regions;
+* carried (an answer cell with ``carried="03_backprop"``): code a student wrote in an earlier
+  assignment and pastes again; once that assignment is published (``course publish``), the
+  cell imports the named functions from ``autograder.student.published`` instead, as a setup
+  cell the student does not edit;
 * written (``# %% [markdown] written=2 grade_id="why_bias"``): a question graded by people,
   worth the given points; the template's text is the model answer for the graders, and the
   release shows nbgrader's "YOUR ANSWER HERE" in its place (put the question in the markdown
@@ -21,12 +25,14 @@ import importlib
 import inspect
 import re
 import textwrap
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import jupytext
 import nbformat
 
-from autograder.grading.program import SETUP_TAG
+from autograder.course import PUBLISHED_PACKAGE, published_module
+from autograder.grading.program import SETUP_TAG, is_written
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -48,17 +54,38 @@ def function_source(qualified: str) -> str:
     return source
 
 
-def answer_source(spec: str) -> str:
-    """The source of an answer cell from its spec: ``module:name,name``, or several such
-    groups separated by spaces (``reference.modules:Affine reference.networks:train``)."""
-    sources = []
+def answer_functions(spec: str) -> list[str]:
+    """``module:name`` of every function or class an answer cell's spec names:
+    ``module:name,name``, or several such groups separated by spaces
+    (``reference.modules:Affine reference.networks:train``)."""
+    qualified = []
     for group in spec.split():
         module_name, _, names = group.partition(":")
         if not module_name or not names:
             raise TemplateError(f"solution={spec!r}: expected 'module:function[,function...]' "
                                 "groups separated by spaces")
-        sources += [function_source(f"{module_name}:{n.strip()}") for n in names.split(",")]
-    return "\n\n".join(sources)
+        qualified += [f"{module_name}:{n.strip()}" for n in names.split(",")]
+    return qualified
+
+
+def answer_source(spec: str) -> str:
+    """The source of an answer cell from its spec (see ``answer_functions``)."""
+    return "\n\n".join(function_source(q) for q in answer_functions(spec))
+
+
+def carried_cells(template: Path) -> list[tuple[str, list[str]]]:
+    """(assignment id, names) of each carried cell of ``template``, in order."""
+    return [(cell.metadata["carried"], [q.partition(":")[2] for q in answer_functions(cell.metadata["solution"])])
+            for cell in jupytext.read(template).cells
+            if isinstance(cell.metadata.get("carried"), str) and isinstance(cell.metadata.get("solution"), str)]
+
+
+def published_import(assignment_id: str, names: list[str]) -> str:
+    """A carried cell once ``assignment_id`` is published: the import of ``names``."""
+    imported = textwrap.fill(", ".join(names), 92, initial_indent="    ", subsequent_indent="    ")
+    return (f"# Assignment {assignment_id} is published: this cell imports its reference solutions,\n"
+            f"# so there is nothing to paste here.\n"
+            f"from {PUBLISHED_PACKAGE}.{published_module(assignment_id)} import (\n{imported},\n)")
 
 
 THRESHOLD = re.compile(r"\{\{\s*thresholds\.([A-Za-z0-9_]+)\s*\}\}")
@@ -77,10 +104,12 @@ def fill_thresholds(text: str, thresholds: dict[str, float], where: str) -> str:
 
 
 def source_notebook(template: Path, assignment_id: str,
-                    thresholds: dict[str, float] | None = None) -> nbformat.NotebookNode:
+                    thresholds: dict[str, float] | None = None,
+                    published: Mapping[str, Collection[str]] | None = None) -> nbformat.NotebookNode:
     """The instructor's notebook: solutions filled in, nbgrader metadata on every cell, and
     ``{{ thresholds.KEY }}`` in any other cell replaced by the assignment's threshold, so that
-    what a hidden test demands is what the notebook says."""
+    what a hidden test demands is what the notebook says. ``published`` maps each published
+    assignment to the names its module defines: a cell carried from one imports them."""
     nb = jupytext.read(template)
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells, start=1):
@@ -89,7 +118,24 @@ def source_notebook(template: Path, assignment_id: str,
         spec = cell.metadata.pop("solution", None)
         grade_id = cell.metadata.pop("grade_id", None)
         points = cell.metadata.pop("written", None)
-        if points is not None:
+        carried = cell.metadata.pop("carried", None)
+        if carried is not None and (spec is None or not isinstance(carried, str)):
+            raise TemplateError(f"{template.name}, cell {index}: carried=\"ASSIGNMENT\" marks an "
+                                "answer cell (with solution=...) as pasted from that assignment")
+        if carried is not None and carried in (published or {}):
+            if cell.cell_type != "code" or not grade_id:
+                raise TemplateError(f"{template.name}, cell {index}: an answer cell must be code "
+                                    "with a grade_id")
+            names = [q.partition(":")[2] for q in answer_functions(spec)]
+            missing = [n for n in names if n not in published[carried]]
+            if missing:
+                raise TemplateError(f"{template.name}, cell {index}: the published solutions of "
+                                    f"{carried} lack {', '.join(missing)}: run `course publish "
+                                    f"{carried}` again")
+            cell.source = published_import(carried, names)
+            cell.metadata["tags"] = sorted({*cell.metadata.get("tags", []), SETUP_TAG})
+            cell.metadata["nbgrader"] = nbgrader_metadata(grade_id, solution=False)
+        elif points is not None:
             if cell.cell_type != "markdown" or not grade_id or spec is not None \
                     or isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
                 raise TemplateError(f"{template.name}, cell {index}: a written question must be markdown "
@@ -129,12 +175,6 @@ def written_metadata(grade_id: str, points: float) -> dict:
     """nbgrader's manually graded answer: a solution cell that is also a grade cell."""
     return {"schema_version": 3, "grade": True, "solution": True, "locked": False,
             "points": points, "grade_id": grade_id}
-
-
-def is_written(cell) -> bool:
-    """A written question's answer cell (markdown, graded by people)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "markdown" and bool(meta.get("solution")) and bool(meta.get("grade"))
 
 
 def written_questions(notebook) -> dict[str, float]:

@@ -8,14 +8,13 @@ cells it affects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-import jupytext
-import nbformat
-
-from autograder.grading.program import defined_names, is_answer, is_setup
+from autograder.grading.program import defined_names, is_answer, is_setup, is_written
 from autograder.grading.program import Cell, Program
+from autograder.grading.results import WrittenResult
 from autograder.sandbox import wire
 
 MAX_BYTES = 20 << 20
@@ -29,6 +28,40 @@ def instructor_cells(release_notebook: Path) -> list[dict]:
     """Setup and answer cells of the instructor's notebook, in order."""
     nb = json.loads(release_notebook.read_text())
     return [c for c in nb["cells"] if is_setup(c) or is_answer(c)]
+
+
+def written_questions(release_notebook: Path) -> dict[str, float]:
+    """grade id -> points of the written questions in the instructor's notebook."""
+    nb = json.loads(Path(release_notebook).read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+            for c in nb["cells"] if is_written(c)}
+
+
+def written_answers(questions: dict[str, dict[str, float]],
+                    files: dict[str, Path | None]) -> list[WrittenResult]:
+    """Each written question (notebook -> grade id -> points) of one submission, pending,
+    with a hash of the student's answer (markdown, read here and never sent to a worker); an
+    answer that is missing or unreadable hashes as ""."""
+    written = []
+    for notebook, asked in questions.items():
+        try:
+            found = read_submission(files[notebook]) if files.get(notebook) else {}
+        except Unreadable:
+            found = {}
+        for grade_id, points in asked.items():
+            cells = found.get(grade_id, []) if isinstance(found, dict) else []
+            markdown = len(cells) == 1 and cells[0].get("cell_type") == "markdown"
+            text = _text(cells[0].get("source", "")) if markdown else None
+            written.append(WrittenResult(grade_id, notebook, points, answer_hash(text)))
+    return written
+
+
+def answer_hash(text: str | None) -> str:
+    """SHA-256 of a written answer's text (surrounding blank space aside), "" for no answer
+    (a missing or blank cell)."""
+    if text is None or not text.strip():
+        return ""
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def build_program(instructor: dict[str, list[dict]], files: dict[str, Path | None]) -> Program:
@@ -114,6 +147,8 @@ def read_submission(path: Path) -> dict[str, list[dict]] | str:
     if path.suffix == ".py":
         if "nbgrader=" not in text:
             return text
+        import jupytext  # imported only here: with nbformat it costs ~1.5 s a command
+
         nb = jupytext.reads(text, fmt="py:percent")
     else:
         nb = _parse_notebook(path.name, text)
@@ -138,6 +173,8 @@ def _parse_notebook(label: str, text: str) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise Unreadable(f"{label} is JSON but not a Jupyter notebook (no list of cells)")
     if data.get("nbformat") != 4:
+        import nbformat  # only for old formats: its JSON-schema checks cost ~1.5 s to import
+
         try:
             data = nbformat.convert(nbformat.from_dict(data), 4)
         except Exception as error:  # noqa: BLE001 - any conversion failure is the file's fault

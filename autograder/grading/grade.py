@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course, Limits
-from autograder.grading.extract import build_program, extra_files, instructor_cells
+from autograder.grading.extract import build_program, extra_files, instructor_cells, written_questions
 from autograder.grading.proxy import Controls
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import GradingPlugin, RubricError
@@ -45,18 +45,23 @@ class Rubric:
     reference: Path | None = None  # the reference package the hidden tests compare against
     only: list[str] = field(default_factory=list)  # run only these tests (all when empty)
     until_first_failure: bool = False  # stop at the first failed test (enough to show a loss)
+    # test name -> first deadline (s), calibrated from the reference (grading.calibrate); a call
+    # still running then gets the rest of the configured limit unless it is a known runaway
+    deadlines: dict[str, float] = field(default_factory=dict)
+    written: dict[str, dict[str, float]] = field(default_factory=dict)  # notebook -> question -> points
 
     @classmethod
     def for_assignment(cls, course: Course, assignment_id: str, public_only: bool = False) -> "Rubric":
         assignment = course.assignment(assignment_id)
-        instructor = {}
+        instructor, written = {}, {}
         for notebook, path in course.layout.release_notebooks(assignment).items():
             if not path.is_file():
                 raise RubricError(f"{path} does not exist: run `course build {assignment_id}` first")
             instructor[notebook] = instructor_cells(path)
+            written[notebook] = written_questions(path)
         return cls(assignment_id, course.layout.test_files(assignment_id, public_only), instructor,
                    dict(assignment.thresholds), course.limits_for(assignment), list(assignment.files),
-                   reference=course.root / "reference")
+                   reference=course.root / "reference", written=written)
 
     @property
     def notebooks(self) -> list[str]:
@@ -133,7 +138,7 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
     program.files, missing = extra_files(rubric.files, files)
     program.problems.update(missing)
     controls = Controls(program, rubric.limits, isolation, rubric.device, pool)
-    plugin = GradingPlugin(controls, rubric.thresholds, rubric.device)
+    plugin = GradingPlugin(controls, rubric.thresholds, rubric.device, rubric.deadlines)
     try:
         _forget_modules(rubric.test_files)
         with contextlib.redirect_stdout(io.StringIO()):
@@ -161,11 +166,11 @@ def grade_submission(rubric: Rubric, student: str, files: dict[str, Path | None]
 def pytest_args(rubric: Rubric) -> list[str]:
     """How pytest runs a rubric inside the grader: quiet, no cache, no plugins it does not
     need (the unraisable-exception plugin's repeated ``gc.collect()`` alone cost 0.25 s a
-    submission once torch is imported)."""
+    submission once torch is imported; capturing log records, ~0.02 s)."""
     return [str(f) for f in rubric.test_files] + [
         "-c", str(RUBRIC_INI), "--rootdir", str(rubric.test_files[0].parent),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist",
-        "-p", "no:unraisableexception", "--import-mode=importlib"] + (
+        "-p", "no:unraisableexception", "-p", "no:logging", "--import-mode=importlib"] + (
         ["-k", " or ".join(rubric.only)] if rubric.only else []) + (
         ["-x"] if rubric.until_first_failure else [])
 
@@ -191,9 +196,11 @@ def _forget_modules(files: list[Path]) -> None:
     """Drop imported rubric modules, so that the next rubric's test_public.py is its own."""
     paths = {str(Path(f).resolve()) for f in files}
     basenames = {Path(f).name for f in files}
+    endings = tuple(basenames)  # a cheap first test over thousands of modules (torch's, ...)
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and os.path.basename(file) in basenames and str(Path(file).resolve()) in paths:
+        file = getattr(module, "__dict__", {}).get("__file__")  # no lazy module's __getattr__
+        if (isinstance(file, str) and file.endswith(endings) and os.path.basename(file) in basenames
+                and str(Path(file).resolve()) in paths):
             del sys.modules[name]
 
 

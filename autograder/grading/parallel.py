@@ -3,6 +3,7 @@ at a time on one core, and the one function every such process (local or on a cl
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import multiprocessing
@@ -15,12 +16,14 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 import threadpoolctl
 
 from autograder.grading.grade import Rubric, grade_submission
+from autograder.grading.program import is_setup
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import RubricError
 from autograder.sandbox import launch
 from autograder.sandbox.pool import WorkerPool
 
-WARM_MODULES = ["numpy", "torch", "pytest", "autograder.grading.grade", "autograder.student.checks"]
+ENGINE_MODULES = ["numpy", "pytest", "autograder.grading.grade", "autograder.student.checks"]
+HEAVY_MODULES = ["torch"]  # warmed only for a rubric that imports them
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 _grading = threading.Lock()  # pytest.main and the rubric modules are one per process
 
@@ -70,11 +73,33 @@ def _one_thread() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+def warm_modules(rubric: Rubric) -> list[str]:
+    """What each grading process imports before its first submission: the engine, and a heavy
+    library (torch) only where the rubric's tests, the reference modules they import or the
+    notebooks' setup cells import it (parsed, never run)."""
+    sources = [path.read_text() for path in [*rubric.test_files, *rubric.reference_modules()]]
+    sources += ["".join(cell.get("source", "")) for cells in rubric.instructor.values()
+                for cell in cells if is_setup(cell)]
+    imported = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    return ENGINE_MODULES + [name for name in HEAVY_MODULES if name in imported]
+
+
 @contextlib.contextmanager
-def local_pool(workers: int) -> Iterator[Executor]:
-    """``workers`` processes forked from one that has already imported the heavy libraries,
-    so that no submission pays their start-up again."""
+def local_pool(workers: int, preload: list[str] = ENGINE_MODULES) -> Iterator[Executor]:
+    """``workers`` processes forked from one that has already imported ``preload`` (the
+    engine, and the heavy libraries a rubric needs: ``warm_modules``), so that no submission
+    pays their start-up again."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WARM_MODULES)
+    context.set_forkserver_preload(preload)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield pool

@@ -60,6 +60,13 @@ def is_answer(cell) -> bool:
     return cell.get("cell_type") == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
+def is_written(cell) -> bool:
+    """A written question's answer cell: markdown, nbgrader's solution and grade at once
+    (graded by people, never sent to a worker)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "markdown" and bool(meta.get("solution")) and bool(meta.get("grade"))
+
+
 def is_setup(cell) -> bool:
     return cell.get("cell_type") == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", [])
 

@@ -17,7 +17,7 @@ import time
 from autograder.course import Limits
 from autograder.grading.program import Cell, Program
 from autograder.sandbox import launch, wire
-from autograder.sandbox.client import SandboxError, StudentError, Worker
+from autograder.sandbox.client import SandboxError, StudentError, TimedOut, Worker
 from autograder.sandbox.pool import WorkerPool
 from autograder.student.checks import Opaque
 
@@ -38,19 +38,30 @@ class Controls:
         self.warnings: list[str] = []  # what the latest call warned
         self.modified: list[str] = []  # the arguments the latest call changed in place
         self.deadline: float | None = None  # of the running test
+        self.first: float | None = None  # its calibrated first deadline, if one comes sooner
+        self._seconds: tuple[float, float | None] = (0.0, None)  # its limit and first deadline (s)
+        self.runaways: dict[str, float] = {}  # function -> the full limit it ran past
         self._worker: Worker | None = None
         self._skipped: dict[str, str] = {}  # cells left out because loading them broke the worker
         self._cell_errors: dict[str, str] = {}  # cells that raised while the worker loaded them
         self.sandbox_failure: str | None = None  # why no worker could confine itself, if none could
+        if not program.fatal:  # the worker starts and loads while the grader collects the tests
+            self.pool.prepare(program.files, limits, isolation, device, program.preload_modules(),
+                              self._cells())
 
     # -- what the rubric plugin and the grader use
 
-    def start_test(self, seconds: float) -> None:
-        """The running test's student code may take ``seconds`` of wall-clock time."""
-        self.deadline = time.monotonic() + seconds
+    def start_test(self, seconds: float, first: float | None = None) -> None:
+        """The running test's student code may take ``seconds`` of wall-clock time. With a
+        calibrated ``first`` (shorter), a call still running after ``first`` seconds goes on
+        only if its function has not run past a full limit before in this submission."""
+        now = time.monotonic()
+        first = first if first is not None and first < seconds else None
+        self.deadline, self.first = now + seconds, None if first is None else now + first
+        self._seconds = (seconds, first)
 
     def end_test(self) -> None:
-        self.deadline = None
+        self.deadline = self.first = None
 
     @property
     def load_errors(self) -> dict[str, str]:
@@ -67,6 +78,7 @@ class Controls:
         self._ensure_worker()
 
     def close(self) -> None:
+        self.pool.discard()
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
@@ -84,10 +96,9 @@ class Controls:
         while True:
             cells = [c for c in self.program.cells if c.name not in self._skipped]
             worker = self.pool.take(self.program.files, self.limits, self.isolation, self.device,
-                                    self.program.preload_modules())
+                                    self.program.preload_modules(), self._cells())
             try:
-                worker.load([{"name": c.name, "source": c.source} for c in cells],
-                            self.limits.time_per_test)
+                worker.load(self._cells(), self.limits.time_per_test)
             except SandboxError as error:
                 self.sandbox_failure = str(error)
                 raise
@@ -104,6 +115,10 @@ class Controls:
                                  in worker.cell_report.items() if type(report.get("error")) is dict}
             return worker
 
+    def _cells(self) -> list[dict]:
+        """The cells a worker loads: the program's, less those that broke a worker."""
+        return [{"name": c.name, "source": c.source} for c in self.program.cells if c.name not in self._skipped]
+
     @staticmethod
     def _culprit(cells: list[Cell], worker: Worker) -> str | None:
         """The answer cell that was running when loading failed."""
@@ -119,9 +134,20 @@ class Controls:
         started = time.monotonic()
         worker = self._ensure_worker()
         if self.deadline is not None:  # starting a worker is the grader's time, not the test's
-            self.deadline += time.monotonic() - started
+            spent = time.monotonic() - started
+            self.deadline += spent
+            self.first = None if self.first is None else self.first + spent
         deadline = self.deadline if self.deadline is not None else time.monotonic() + self.limits.time_per_test
-        reply, out = worker.request(header, buffers, deadline, what)
+        extended: list[bool] = []
+
+        def extend() -> bool:  # past the first deadline: the full limit, unless a known runaway
+            extended.append(subject not in self.runaways)
+            return extended[-1]
+
+        try:
+            reply, out = worker.request(header, buffers, deadline, what, self.first, extend)
+        except TimedOut:
+            raise StudentError(self._timed_out(what, subject, cut_short=extended == [False])) from None
         raised, modified = reply.get("warnings"), reply.get("modified")
         self.warnings = [str(w) for w in raised] if type(raised) is list else []
         self.modified = [str(m) for m in modified] if type(modified) is list else []
@@ -139,6 +165,16 @@ class Controls:
             raise StudentError(f"{subject} is not implemented yet (it raises "
                                f"NotImplementedError{cell})")
         raise StudentError(f"{subject} raised {format_error(error)}")
+
+    def _timed_out(self, what: str, subject: str, cut_short: bool) -> str:
+        """Why a call timed out, with the limit that applied; a call that ran past the full
+        limit makes its function a known runaway for the rest of the submission."""
+        limit, first = self._seconds if self.deadline is not None else (self.limits.time_per_test, None)
+        if cut_short:  # the earlier test is not named: it may be hidden
+            return (f"{what} did not finish within the time limit ({first:g} s here, since {subject} "
+                    f"had run past the full {self.runaways[subject]:g} s in an earlier test: an infinite loop?)")
+        self.runaways.setdefault(subject, limit)
+        return f"{what} did not finish within the time limit ({limit:g} s: an infinite loop, or far too slow?)"
 
     def _missing_reason(self, name: str) -> str:
         cell = self.program.cell_defining(name)

@@ -4,7 +4,8 @@ Rubric tests are plain pytest functions in ``assignments/<id>/test_public.py`` (
 students) and ``test_hidden.py`` (never released). They use:
 
 * ``@pytest.mark.points(n)``: required on every test; passed tests earn ``n``;
-* ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit;
+* ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit (a
+  class run may stop a known runaway sooner: ``autograder.grading.calibrate``);
 * the ``student`` fixture: the submission, e.g. ``student.mse_loss(y_pred, y)``;
 * the ``grader`` fixture: the grader's controls over it (``grader.warnings``: what the
   latest call warned; ``grader.printed``: what the submission printed);
@@ -53,8 +54,10 @@ class RubricError(Exception):
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one submission."""
 
-    def __init__(self, controls: Controls, thresholds: dict, device: str = "cpu"):
+    def __init__(self, controls: Controls, thresholds: dict, device: str = "cpu",
+                 deadlines: dict[str, float] | None = None):
         self.controls = controls
+        self._deadlines = deadlines or {}  # test name -> calibrated first deadline (s)
         self._device = device
         self._thresholds = Thresholds(thresholds)
         self.results: dict[str, TestResult] = {}
@@ -114,9 +117,11 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
         """The test's deadline starts with its body: the grader's own fixtures (loading a data
-        set, importing a library for the first time) never take the student's time."""
+        set, importing a library for the first time) never take the student's time. The
+        configured limit is the ceiling; a calibrated first deadline may come before it."""
         marker = item.get_closest_marker("time_limit")
-        self.controls.start_test(marker.args[0] if marker else self.controls.limits.time_per_test)
+        limit = marker.args[0] if marker else self.controls.limits.time_per_test
+        self.controls.start_test(limit, self._deadlines.get(item.name))
 
     def pytest_runtest_teardown(self, item):
         self.controls.end_test()

@@ -1,7 +1,8 @@
 """Feedback pages: one self-contained HTML page per student, from a stored grading run.
 
-A page shows the score (raw, late penalty, final), every public test with its description,
-points and the reason it failed, hidden tests by name and points only, and the student's
+A page shows the score (raw, late penalty, final), the written questions (points given and
+the grader's comment, or pending), every public test with its description, points and the
+reason it failed, hidden tests by name and points only, and the student's
 own answer cells with the functions that failed a test highlighted. Everything
 comes from the stored results and the student's submission: no hidden test source and no
 reference code is ever read into a page. All text is HTML-escaped by Jinja2's autoescaping,

@@ -8,8 +8,10 @@ from autograder.grading.text import terminal_line
 
 
 def class_table(results: list[SubmissionResult]) -> str:
-    """Student, score and what went wrong, one line each."""
-    rows = [("student", "score", "%", "failed tests / problems")]
+    """Student, score (of the tests), written questions (points given, or pending) and what
+    went wrong, one line each."""
+    written = any(r.written for r in results)
+    rows = [("student", "score", "%", *(["written"] if written else []), "failed tests / problems")]
     for result in sorted(results, key=lambda r: r.student):
         failed = [t.name.removeprefix("test_") for t in result.tests if t.status != "passed"]
         notes = (f"{len(failed)} failed: " + ", ".join(failed)) if failed else "all passed"
@@ -17,8 +19,19 @@ def class_table(results: list[SubmissionResult]) -> str:
             notes = f"{next(iter(result.problems.values()))}; {notes}"
         percent = 100 * result.score / result.max_score if result.max_score else 0
         rows.append((result.student, f"{_number(result.score)}/{_number(result.max_score)}",
-                     f"{percent:.0f}", notes))
+                     f"{percent:.0f}", *([written_cell(result)] if written else []), notes))
     return _format(rows)
+
+
+def written_cell(result: SubmissionResult) -> str:
+    """The written questions of one result: points given of their points, and what is pending."""
+    if not result.written:
+        return "-"
+    graded = sum(w.max_score for w in result.written if not w.pending)
+    text = f"{_number(result.manual_score)}/{_number(graded)}" if graded else ""
+    if result.pending_points:
+        text = (text + " + " if text else "") + f"{_number(result.pending_points)} pending"
+    return text
 
 
 def submission_table(result: SubmissionResult) -> str:

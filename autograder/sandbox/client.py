@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 from autograder.course import Limits
 from autograder.sandbox import cgroup, launch, wire
@@ -35,6 +37,10 @@ FOLDER_CHECK_SECONDS = 0.1  # how often a folder without limits of its own is me
 
 class StudentError(Exception):
     """Student code failed; ``str(error)`` is the reason shown to the student."""
+
+
+class TimedOut(StudentError):
+    """Student code ran past its deadline; the worker was killed."""
 
 
 class SandboxError(RuntimeError):
@@ -58,6 +64,7 @@ class Worker:
         self.drain.start()
         self.cell_report: dict[str, dict] = {}
         self.preloading: int | None = None  # the id of the preload message, until it is answered
+        self.loading: tuple[int, list[dict]] | None = None  # the load message sent ahead: id, cells
         self.ids = itertools.count(1)
         self.ended = threading.Event()  # set once the worker is killed
         self.killed_for: str | None = None  # why the grader killed it, if it did
@@ -81,10 +88,14 @@ class Worker:
         """Run the cells (``{"name", "source"}``); ``timeout`` counts from when the worker's
         own imports are done. ``SandboxError`` when the worker reports that it could not
         confine itself (before it ran any student code)."""
+        if self.loading is None:
+            self.send_load(cells)
+        load, sent = self.loading
+        if sent != cells:
+            self.kill()
+            raise ValueError("this worker was sent other cells ahead")
         if self.preloading is not None:
             self._reply(self.preloading, time.monotonic() + PRELOAD_SECONDS, "starting the worker")
-        load = self._send({"op": "load", "limits": self.limits.for_worker(self.device),
-                           "confine": self.policy, "cells": cells}, [])
         confined, _ = self._reply(load, time.monotonic() + PRELOAD_SECONDS, "starting the worker")
         if "confined" not in confined:
             self.kill()
@@ -95,6 +106,12 @@ class Worker:
         cell_report = header.get("cells")
         self.cell_report = {c["name"]: c for c in cell_report if type(c) is dict
                             and type(c.get("name")) is str} if type(cell_report) is list else {}
+
+    def send_load(self, cells: list[dict]) -> None:
+        """Send the cells ahead (the worker confines itself and runs them while the grader
+        does other work); ``load`` with the same cells then waits for its replies."""
+        self.loading = (self._send({"op": "load", "limits": self.limits.for_worker(self.device),
+                                    "confine": self.policy, "cells": cells}, []), cells)
 
     def _drain(self) -> None:
         stream = self.process.stderr
@@ -119,9 +136,20 @@ class Worker:
         return [line[len(CELL_MARK):] for line in self.raw_output().splitlines()
                 if line.startswith(CELL_MARK)]
 
-    def request(self, header: dict, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
-        """Send one message and wait for its reply; failures kill the worker."""
-        return self._reply(self._send(header, buffers), deadline, what)
+    def request(self, header: dict, buffers: list, deadline: float, what: str,
+                first: float | None = None, extend: Callable[[], bool] | None = None) -> tuple[dict, list]:
+        """Send one message and wait for its reply; failures kill the worker. With ``first``
+        (before ``deadline``): a reply not begun by then may go on until ``deadline`` only if
+        ``extend()`` says so, else the call timed out at ``first``."""
+        number = self._send(header, buffers)
+        if first is not None and first < deadline and extend is not None and not self._begun(first):
+            deadline = deadline if extend() else first
+        return self._reply(number, deadline, what)
+
+    def _begun(self, until: float) -> bool:
+        """Whether the worker has begun to reply by ``until`` (waiting until then at most)."""
+        wait = max(until - time.monotonic(), 0.0)
+        return bool(select.select([self.process.stdout.fileno()], [], [], wait)[0])
 
     def _send(self, header: dict, buffers: list) -> int:
         """Send one message; its id."""
@@ -141,8 +169,8 @@ class Worker:
                     return reply, buffers
         except wire.TimedOut:
             self.kill()
-            raise StudentError(f"{what} did not finish within the time limit "
-                               f"(an infinite loop, or far too slow?)") from None
+            raise TimedOut(f"{what} did not finish within the time limit "
+                           f"(an infinite loop, or far too slow?)") from None
         except (wire.PeerGone, BrokenPipeError):
             raise StudentError(f"the submission's process ended during {what} "
                                f"({self._exit_reason()})") from None

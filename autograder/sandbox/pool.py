@@ -1,6 +1,11 @@
 """Where a submission's worker comes from: forked from a warm zygote, or started (with a warm
 spare waiting for the next submission).
 
+``prepare`` begins making a submission's worker as soon as the grader knows the submission
+(starting the zygote, or the worker, or forking one from a zygote that is ready), so that the
+worker's start-up overlaps with the grader's own (importing and collecting the rubric's tests);
+``take`` then returns that worker.
+
 Runs in the grader. Either way every submission gets a fresh process, and nothing is
 shared between students. Each grading process has one ``WorkerPool``: ``WorkerPool.shared()``
 for a process that grades one submission at a time with cores to spare; a pool of graders
@@ -77,6 +82,13 @@ class Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def poll_ready(self) -> bool:
+        """Whether the zygote has done its imports (reads its answer if it is waiting)."""
+        if not self.ready and select.select([self.control], [], [], 0)[0]:
+            self._receive(0)
+            self.ready = True
+        return self.ready
+
     def fork(self, limits: Limits, files: dict[str, str]) -> Worker:
         """A fresh worker, confined like any worker, with ``files`` copied into its folder."""
         if not self.ready:  # the zygote answers its first message once its imports are done
@@ -119,6 +131,13 @@ class Zygote:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _key(files: dict[str, str], limits: Limits, isolation: launch.Isolation, device: str,
+         preload: tuple[str, ...], cells: list[dict] | None) -> tuple:
+    """What a prepared worker is for: every argument it was started or loaded with."""
+    loaded = None if cells is None else json.dumps(cells, sort_keys=True)
+    return tuple(files.items()), limits, isolation, device, preload, loaded
+
+
 class WorkerPool:
     """Fresh workers for one grading process: forked from a warm zygote where the sandbox lets
     children be walled off from each other, else started, with a warm spare waiting (unless
@@ -127,7 +146,8 @@ class WorkerPool:
 
     def __init__(self, spares: bool = True):
         self.spares = spares
-        self.waiting: dict[tuple, Worker] = {}
+        self.waiting: dict[tuple, Worker] = {}  # spares
+        self.early: dict[tuple, Worker] = {}  # prepared for one submission: at most one
         self.zygotes: dict[tuple, Zygote] = {}
         self.forking = os.environ.get("COURSE_ZYGOTE", "1") != "0"
         self.broken: dict[tuple, str] = {}  # configurations whose zygote failed -> why
@@ -140,17 +160,58 @@ class WorkerPool:
         """This process's pool for grading one submission at a time."""
         return WorkerPool()
 
-    def take(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
-             device: str = "cpu", preload: tuple[str, ...] = ()) -> Worker:
-        """A fresh worker for one submission, with ``files`` in its working folder."""
+    def prepare(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
+                device: str = "cpu", preload: tuple[str, ...] = (), cells: list[dict] | None = None) -> None:
+        """Begin making the worker that ``take`` with the same arguments returns: start the
+        zygote (or fork from it now, if it is ready, and send it ``cells`` to load), else start
+        the worker (and send it ``cells``), waiting for none of it. A prepared worker that is
+        not taken is killed by ``discard``."""
         kind = (limits.tmp_bytes, isolation, preload)
-        if self.forking and kind not in self.broken and launch.can_fork_workers(isolation, device):
+        key = _key(files, limits, isolation, device, preload, cells)
+        if key in self.early:
+            return
+        self.discard()
+        worker = None
+        if self._forks(kind, device):
+            try:
+                zygote = self._zygote(*kind)
+                if zygote.poll_ready():
+                    worker = zygote.fork(limits, files)
+            except ZygoteError as error:
+                self._zygote_failed(kind, error)
+        else:
+            worker = self._started(files, limits, isolation, device, preload)
+        if worker is not None:
+            if cells is not None:
+                worker.send_load(cells)
+            self.early[key] = worker
+
+    def discard(self) -> None:
+        """Kill a prepared worker that was not taken."""
+        while self.early:
+            self.early.popitem()[1].kill()
+
+    def take(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
+             device: str = "cpu", preload: tuple[str, ...] = (), cells: list[dict] | None = None) -> Worker:
+        """A fresh worker for one submission, with ``files`` in its working folder; the one
+        ``prepare`` began with the same arguments (``cells`` sent ahead), if it is alive."""
+        kind = (limits.tmp_bytes, isolation, preload)
+        prepared = self.early.pop(_key(files, limits, isolation, device, preload, cells), None)
+        self.discard()
+        if prepared is not None and prepared.alive:
+            return prepared
+        if prepared is not None:
+            prepared.kill()
+        if self._forks(kind, device):
             try:
                 return self._zygote(*kind).fork(limits, files)
             except ZygoteError as error:
-                warnings.warn(f"starting workers one by one: {error}")
-                self.broken[kind] = str(error)
-                self._stop_zygotes()
+                self._zygote_failed(kind, error)
+        return self._started(files, limits, isolation, device, preload)
+
+    def _started(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
+                 device: str, preload: tuple[str, ...]) -> Worker:
+        """A worker started afresh: the warm spare if one waits (and a new spare behind it)."""
         if files or not self.spares:  # files are bound at start: no spare can be ready for them
             return Worker.start(files, limits, isolation, device, preload)
         key = (limits, isolation, device, preload)
@@ -161,6 +222,15 @@ class WorkerPool:
             self.waiting.pop(stale).kill()
         self.waiting[key] = Worker.start({}, limits, isolation, device, preload)
         return worker
+
+    def _forks(self, kind: tuple, device: str) -> bool:
+        """Whether workers of ``kind`` come from a zygote."""
+        return self.forking and kind not in self.broken and launch.can_fork_workers(kind[1], device)
+
+    def _zygote_failed(self, kind: tuple, error: ZygoteError) -> None:
+        warnings.warn(f"starting workers one by one: {error}")
+        self.broken[kind] = str(error)
+        self._stop_zygotes()
 
     def _zygote(self, tmp_bytes: int, isolation: launch.Isolation, preload: tuple[str, ...]) -> Zygote:
         """The running zygote of this kind; any other is stopped (one is kept at a time)."""
@@ -176,6 +246,7 @@ class WorkerPool:
             self.zygotes.popitem()[1].kill()
 
     def close(self) -> None:
+        self.discard()
         while self.waiting:
             self.waiting.popitem()[1].kill()
         self._stop_zygotes()

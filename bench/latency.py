@@ -1,0 +1,70 @@
+"""How long one submission takes, as the student and a CI job see it: the wall time of
+``course check NOTEBOOK`` (public tests) and of ``course grade`` of one submission, each as a
+ratio to ``python -c "import torch"`` timed in the same run (median of ``--repeat`` runs of
+each, interleaved, so that a busy machine slows all three alike).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/latency.py [--assignment 01_regression] [--repeat 5]
+
+Before (the commands as they stood before start-up was overlapped and deferred), on a quiet
+2-core machine, 01_regression's reference: ``import torch`` 1.31-1.39 s; ``course check``
+5.56-5.82 s (4.2x); ``course grade`` 7.84-7.91 s (5.8x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = {"course check": 4.2, "course grade": 5.8}  # ratios to import torch, from the docstring
+
+
+def wall(argv: list[str]) -> float:
+    """Seconds ``argv`` takes, run from the repository root; it must exit 0."""
+    start = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assignment", default="01_regression")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    python = sys.executable
+    course = [python, "-m", "autograder.cli"]
+    wall(course + ["build", args.assignment, "--no-execute"])
+    notebooks = sorted((ROOT / "build" / "source" / args.assignment).glob("*.ipynb"))
+    with tempfile.TemporaryDirectory(prefix="latency-") as out:
+        commands = {
+            "import torch": [python, "-c", "import torch"],
+            "course check": course + ["check", str(notebooks[0])],
+            "course grade": course + ["grade", "-a", args.assignment, *map(str, notebooks), "-o", out],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, argv in commands.items():
+                times[name].append(wall(argv))
+    torch = statistics.median(times["import torch"])
+    print(f"{args.assignment}'s reference; median of {args.repeat} runs; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'command':<14} {'median (s)':>10} {'range (s)':>12} {'vs import torch':>16} {'before':>8}")
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        before = f"{BEFORE[name]:.1f}x" if name in BEFORE else "-"
+        print(f"{name:<14} {median:10.2f} {min(seconds):5.2f}-{max(seconds):<6.2f} {median / torch:15.2f}x "
+              f"{before:>8}")
+
+
+if __name__ == "__main__":
+    main()
