@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from autograder.student import data, generated, heldout
+from conftest import ROOT
 
 
 def test_splits_are_disjoint_deterministic_and_sized_60_20_20():
@@ -23,6 +27,42 @@ def test_digits_as_images_are_the_same_pixels():
     flat, images = data.digits(seed=2), data.digits(seed=2, images=True)
     assert images.X_train.shape[1:] == (1, 8, 8)
     assert np.array_equal(images.X_test.reshape(len(images.X_test), -1), flat.X_test)
+
+
+def _through_scikit_learn(name: str, seed: int) -> data.Split:
+    """The Split that ``name`` gives, built from scikit-learn's own loader of that data set."""
+    from sklearn import datasets
+
+    if name in ("diabetes", "breast_cancer"):
+        bunch = getattr(datasets, f"load_{name}")()
+        X, y = bunch.data.astype(np.float64), bunch.target.astype(np.float64)
+        return data.standardized(data.split(X, y, seed=seed))
+    bunch = datasets.load_digits()
+    X = bunch.images[:, None] if name == "digit_images" else bunch.data
+    return data.split(X / 16.0, bunch.target.astype(np.int64), seed=seed)
+
+
+@pytest.mark.parametrize("name", ["diabetes", "breast_cancer", "digits", "digit_images"])
+def test_bundled_data_sets_equal_scikit_learns_loaders_bit_for_bit(name):
+    load = (lambda seed: data.digits(seed, images=True)) if name == "digit_images" else getattr(data, name)
+    for seed in (0, 7):
+        for mine, theirs in zip(load(seed), _through_scikit_learn(name, seed)):
+            assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
+            np.testing.assert_array_equal(mine, theirs)
+
+
+def test_bundled_data_sets_load_without_importing_scikit_learn():
+    code = ("import sys; import autograder.student.data as d; d.diabetes(); d.breast_cancer(); d.digits(); "
+            "d.digits(images=True); print(sorted(m for m in sys.modules if m.startswith('sklearn')))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
+
+
+def test_bundled_data_sets_without_scikit_learn_name_the_package_to_install(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install scikit-learn"):
+        data.digits()
 
 
 def test_standardized_uses_the_training_part_only():

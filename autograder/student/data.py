@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import importlib.util
 import pickle
 from pathlib import Path
 from typing import NamedTuple
@@ -71,29 +72,43 @@ def with_noisy_labels(parts: Split, fraction: float, n_train: int | None = None,
 
 def diabetes(seed: int = 0) -> Split:
     """scikit-learn's diabetes regression set: 442 x 10 standardized features, targets 25-346."""
-    from sklearn.datasets import load_diabetes
-
-    data = load_diabetes()
-    return standardized(split(data.data.astype(np.float64), data.target.astype(np.float64), seed=seed))
+    X = _bundled_csv("diabetes_data_raw.csv.gz")
+    # As load_diabetes(scaled=True): centered and scaled to unit variance by the raw values'
+    # statistics (computed as sklearn.preprocessing.scale does, to match it bit for bit), then
+    # divided by sqrt(N).
+    mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+    X -= mean
+    X /= std
+    X /= X.shape[0] ** 0.5
+    return standardized(split(X, _bundled_csv("diabetes_target.csv.gz"), seed=seed))
 
 
 def breast_cancer(seed: int = 0) -> Split:
     """scikit-learn's breast-cancer set: 569 x 30 standardized features, labels 0 (malignant)
     / 1 (benign) as float64."""
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    return standardized(split(data.data.astype(np.float64), data.target.astype(np.float64), seed=seed))
+    table = _bundled_csv("breast_cancer.csv", delimiter=",", skiprows=1)  # row 1: sizes, class names
+    return standardized(split(table[:, :-1], table[:, -1], seed=seed))
 
 
 def digits(seed: int = 0, images: bool = False) -> Split:
     """scikit-learn's digits: 1797 images of 8x8 pixels in [0, 1], labels 0-9; flattened to
     64 features, or with ``images`` shaped (N, 1, 8, 8) as a convolution expects."""
-    from sklearn.datasets import load_digits
+    table = _bundled_csv("digits.csv.gz", delimiter=",")  # 64 pixel values 0-16, then the label
+    X = table[:, :-1].reshape(-1, 1, 8, 8) if images else table[:, :-1]
+    return split(X / 16.0, table[:, -1].astype(np.int64), seed=seed)
 
-    data = load_digits()
-    X = data.images[:, None] if images else data.data
-    return split(X.astype(np.float64) / 16.0, data.target.astype(np.int64), seed=seed)
+
+def _bundled_csv(name: str, **loadtxt_options) -> np.ndarray:
+    """The float64 table in one of the CSV files (gzip-compressed if the name ends in .gz)
+    that scikit-learn ships in sklearn/datasets/data, read without importing scikit-learn
+    (which takes most of a second)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("this data set comes with scikit-learn: pip install scikit-learn",
+                                  name="sklearn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as file:
+        return np.loadtxt(file, dtype=np.float64, **loadtxt_options)
 
 
 # -- Real image data sets from local files, where an instructor has them (never downloaded)
