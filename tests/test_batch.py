@@ -140,7 +140,7 @@ def test_a_worker_that_cannot_confine_itself_costs_its_submission_not_the_run(cl
     submission is an internal error, the run goes on, and --resume grades it again."""
     broken = {"seccomp": False, "landlock": {"read": 5, "write": []}}  # confine() raises on it
     started = launch.worker_command
-    monkeypatch.setattr(launch, "forked_worker_policy", lambda isolation, folder: broken)
+    monkeypatch.setattr(launch, "forked_worker_policy", lambda isolation, folder, published=(): broken)
     monkeypatch.setattr(launch, "worker_command", lambda *a, **k: launch.Launch(
         **{**started(*a, **k).__dict__, "policy": broken}) if k.get("module") is None else started(*a, **k))
     results = grade_class(rubric_for(A), [classroom], tmp_path / "out")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import jupytext
 import pytest
 
 from autograder.building import guide
@@ -40,6 +41,17 @@ def test_guide_lists_every_test_threshold_and_mistake():
     for bug in load_variants(COURSE.assignment_dir(A))[0]:
         assert f"| `{bug.name}`: {bug.description} |" in page
     assert "| 1. Linear regression | `linear`, `losses` |" in page  # a goal, mapped to the lecture's topics
+
+
+def test_guide_quotes_each_written_question_s_model_answer_and_marking_guide_whole():
+    for assignment in ASSIGNMENTS:
+        page = (ROOT / guide.GUIDES / f"{assignment}.md").read_text()
+        for name in COURSE.assignment(assignment).notebooks:
+            for cell in jupytext.read(COURSE.layout.template(assignment, name)).cells:
+                if "written" in cell.metadata:
+                    quoted = "\n".join(f"> {line}".rstrip() for line in cell.source.strip().splitlines())
+                    assert f"\n\n{quoted}\n" in page, f"{assignment}: {cell.metadata['grade_id']}"
+                    assert "\n> Marking guide:" in quoted
 
 
 def test_guide_grades_again_only_when_the_tests_or_the_bugs_changed(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from autograder.grading import batch
 from autograder.grading.batch import grade_class
 from autograder.course import ConfigError, LatePolicy, load_course
 from autograder.grading.results import SubmissionResult
-from autograder.grading.late import Deadline, apply_lateness, newest_mtime, read_manifest
+from autograder.grading.late import Deadline, apply_lateness, newest_mtime, read_manifest, window_end
 from autograder.grading.store import ResultStore
 
 from conftest import ROOT, rubric_for, source_notebooks
@@ -50,6 +50,26 @@ def test_an_extension_replaces_the_due_date_for_that_student_only():
 
 def test_without_a_late_policy_lateness_is_recorded_but_costs_nothing():
     assert Deadline(DUE).lateness("alice", after(days=4)) == (4, 0)
+
+
+@pytest.mark.parametrize(("policy", "closes"), [
+    (POLICY, after(days=3, minutes=15)),                             # 10 % a day: 30 % on day 3
+    (LatePolicy(percent_per_day=7, max_percent=30), after(days=5)),  # 35 % capped at 30 on day 5
+    (LatePolicy(grace_minutes=30), after(minutes=30)),               # no per-day penalty: grace alone
+    (LatePolicy(), DUE),
+])
+def test_the_late_window_ends_when_the_penalty_reaches_its_cap(policy, closes):
+    assert window_end(DUE, policy) == closes
+    if policy.percent_per_day:
+        deadline = Deadline(DUE, policy)
+        assert deadline.lateness("alice", closes)[1] == policy.max_percent
+        assert deadline.lateness("alice", closes - dt.timedelta(days=1))[1] < policy.max_percent
+
+
+def test_the_window_closes_for_everyone_after_the_latest_extension():
+    deadline = Deadline(DUE, POLICY, {"bob": after(days=2), "carol": after(days=-1)})
+    assert deadline.window_closes() == window_end(after(days=2), POLICY)
+    assert Deadline(DUE, POLICY).window_closes() == window_end(DUE, POLICY)
 
 
 def result(score=30.0, **fields) -> SubmissionResult:

@@ -18,11 +18,15 @@ import pytest
 from autograder.building.build import BuildError, build
 from autograder.building.kit import write_kit
 from autograder.building.notebook import BEGIN, source_notebook
-from autograder.building.publish import (PublishError, module_source, publish, published_names,
-                                         read_record, stale_modules, window_closes)
+from autograder.building.publish import (PublishError, carried_names, module_source, publish,
+                                         published_names, read_record, stale_modules, window_closes)
 from autograder.course import LatePolicy, load_course
+from autograder.grading.grade import Rubric, grade_submission
+from autograder.grading.late import Deadline
 from autograder.grading.program import Cell, Program, defined_names, is_answer, is_setup
+from autograder.sandbox import launch
 from autograder.sandbox.launch import detect_isolation
+from autograder.sandbox.pool import WorkerPool
 
 from conftest import COURSE, ROOT, loaded, rubric_tests
 from test_kit import _lines, secret_lines
@@ -55,6 +59,7 @@ def test_the_window_closes_after_the_latest_extension_the_grace_and_the_capped_p
         "assignments": [a.model_copy(update={"extensions": {"alice": extended}}) if a.id == A03 else a
                         for a in COURSE.assignments]})
     assert window_closes(course, A03) == extended + dt.timedelta(days=3, minutes=15)
+    assert window_closes(course, A03) == Deadline.for_assignment(course, A03).window_closes()  # late.py's
     assert window_closes(COURSE, A03) == assignment.due  # no per-day penalty and no grace here
 
 
@@ -103,6 +108,20 @@ def test_force_publishes_early_only_what_later_notebooks_carry_over_and_what_it_
     for got, want in zip(namespace["softmax_cross_entropy"](np.array(scores), np.array(y)),
                          losses.softmax_cross_entropy(np.array(scores), np.array(y))):
         np.testing.assert_allclose(got, want)
+
+
+def test_03_asks_for_02_s_functions_until_02_is_published_then_imports_them(tmp_path):
+    root = copy_course(tmp_path)
+    course = load_course(root)
+    assert carried_names(course, A02)[A03] == ["relu_forward", "relu_backward", "log_softmax",
+                                               "softmax_cross_entropy"]
+    publish(course, A02, now=window_closes(course, A02))
+    build(course, [A03])
+    nb = nbformat.read(root / "release" / A03 / "backprop.ipynb", as_version=4)
+    cells = {c.metadata.nbgrader.grade_id: c for c in nb.cells}
+    for grade_id in ("relu_from_02", "softmax_loss_from_02"):
+        assert is_setup(cells[grade_id]) and not is_answer(cells[grade_id])
+        assert "from autograder.student.published.a02_activations_losses import" in cells[grade_id].source
 
 
 def carried_05(root: Path) -> dict[str, nbformat.NotebookNode]:
@@ -171,6 +190,99 @@ def test_the_published_package_is_importable_in_every_isolation_tier(tier):
                        Cell("answer", "def package():\n    return published.__name__\n", ["package"])])
     with loaded(program, COURSE.limits, isolation) as student:
         assert student.package() == "autograder.student.published"
+
+
+PROBE = '''
+def imported(name):
+    import importlib
+    try:
+        return importlib.import_module(name).__name__
+    except Exception as error:
+        return type(error).__name__
+
+
+def read(name):
+    import os
+    import autograder.student.published as package
+    try:
+        with open(os.path.join(os.path.dirname(package.__file__), name)) as handle:
+            return handle.read()
+    except OSError as error:
+        return type(error).__name__
+'''  # a student's answer cell: what it can import and read of the published folder
+
+
+def worker_package(tmp_path: Path) -> Path:
+    """The worker-visible parts of the engine, with three published modules: a03 imports a02."""
+    package = tmp_path / "autograder"
+    package.mkdir()
+    shutil.copy(launch.PACKAGE_DIR / "__init__.py", package)
+    for name in ("student", "sandbox"):
+        shutil.copytree(launch.PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+    published = package / "student" / "published"
+    (published / "a02_x.py").write_text("def two():\n    return 2\n")
+    (published / "a03_x.py").write_text("from autograder.student.published.a02_x import two\n\n\n"
+                                        "def three():\n    return two() + 1\n")
+    (published / "a04_x.py").write_text("def four():\n    return 4\n")
+    return package
+
+
+@pytest.mark.parametrize("tier", ["namespaces", "syscalls", "limits"])
+def test_a_worker_imports_only_the_published_modules_its_setup_cells_import(tier, tmp_path, monkeypatch):
+    """The instructor's setup cells import a03 (which imports a02): the student's code may use
+    those, never a04, which the worker can neither import nor (but in tier C) read."""
+    isolation = detect_isolation(tier)
+    if isolation.tier != tier:
+        pytest.skip(f"isolation tier {tier} is not available here")
+    monkeypatch.setattr(launch, "PACKAGE_DIR", worker_package(tmp_path))
+    assert launch.visible_published(("autograder.student.published.a03_x",)) == ("a02_x.py", "a03_x.py")
+    program = Program([Cell("setup", "from autograder.student.published.a03_x import three", answer=False),
+                       Cell("answer", PROBE, ["imported", "read"])])
+    pool, published = WorkerPool(spares=False), "autograder.student.published"
+    try:
+        with loaded(program, COURSE.limits, isolation, pool=pool) as student:
+            for name in ("a03_x", "a02_x", "a04_x"):
+                expected = ("ModuleNotFoundError", "PermissionError") if name == "a04_x" else (f"{published}.{name}",)
+                assert student.imported(f"{published}.{name}") in expected, name
+            if tier != "limits":  # tier C reads any file the grader can
+                assert student.read("a04_x.py") in ("FileNotFoundError", "PermissionError")
+            assert "def three" in student.read("a03_x.py")
+        # without setup cells nothing of student/ is imported before the worker confines itself:
+        # its folder can still be listed, so the rest of it stays importable, the modules not
+        with loaded(Program([Cell("answer", PROBE, ["imported", "read"])]), COURSE.limits, isolation,
+                    pool=pool) as student:
+            assert student.imported("autograder.student.gradcheck") == "autograder.student.gradcheck"
+            assert student.imported(f"{published}.a03_x") in ("ModuleNotFoundError", "PermissionError")
+    finally:
+        pool.close()
+
+
+def test_a_notebook_graded_after_its_own_publication_cannot_import_its_published_module(tmp_path, monkeypatch):
+    """03 is published: a 03 notebook whose answer cells import 03's published solutions
+    instead of holding code earns none of their tests."""
+    root = copy_course(tmp_path, "autograder", "reference", "release")
+    course = load_course(root)
+    publish(course, A03, now=window_closes(course, A03))
+    monkeypatch.setattr(launch, "PACKAGE_DIR", root / "autograder")
+    template = course.layout.template(A03, "backprop")
+    nb = source_notebook(template, A03, dict(course.assignment(A03).thresholds))
+    replaced = {"affine", "affine_relu", "two_layer_net", "train", "modular"}
+    for cell in nb.cells:
+        if is_answer(cell) and cell.metadata.nbgrader.grade_id in replaced:
+            cell.source = (f"from autograder.student.published.a03_backprop import "
+                           f"{', '.join(defined_names(cell.source))}")
+    nbformat.write(nb, tmp_path / "backprop.ipynb")
+    pool = WorkerPool(spares=False)
+    try:
+        result = grade_submission(Rubric.for_assignment(course, A03), "copier",
+                                  {"backprop": tmp_path / "backprop.ipynb"}, pool=pool)
+    finally:
+        pool.close()
+    assert set(result.problems) == replaced
+    assert all("a03_backprop" in problem for problem in result.problems.values()), result.problems
+    passed = {t.name for t in result.tests if t.status == "passed"}
+    assert passed == {"test_cells_pasted_from_02_hold_where_03_uses_them",
+                      "test_cells_from_02_hold_where_03_uses_them"}, passed
 
 
 def own_functions(course, assignment_id: str) -> set[str]:

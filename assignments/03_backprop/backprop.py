@@ -109,10 +109,10 @@ for name, grad, numeric in [
 #
 # $$ L = -\frac1N \sum_n \log p_{n, y_n}, \qquad \frac{\partial L}{\partial s} = \frac1N \big(p - \operatorname{onehot}(y)\big) .$$
 
-# %% solution="reference.activations:relu_forward,relu_backward,log_softmax" grade_id="relu_from_02"
+# %% solution="reference.activations:relu_forward,relu_backward,log_softmax" grade_id="relu_from_02" carried="02_activations_losses"
 # filled in by the build
 
-# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02"
+# %% solution="reference.losses:softmax_cross_entropy" grade_id="softmax_loss_from_02" carried="02_activations_losses"
 # filled in by the build
 
 # %%

@@ -78,12 +78,21 @@ def written_section(course: Course, assignment_id: str) -> list[str]:
         return []
     lines = ["", "## Written questions", "",
              "Graded by people (nbgrader's formgrader), apart from the automatic points above; "
-             "students see \"YOUR ANSWER HERE\" where the model answer is.", "",
-             "| question | notebook | points | model answer |", "| --- | --- | --- | --- |"]
+             "students see \"YOUR ANSWER HERE\" where the model answer is, given here whole "
+             "with its marking guide.", "",
+             "| question | notebook | points |", "| --- | --- | --- |"]
     for name, cell in cells:
-        lines.append(_row(f"`{cell.metadata.get('grade_id', '?')}`", name, f"{cell.metadata['written']:g}",
-                          _shorten(cell.source, 400)))
+        lines.append(_row(f"`{cell.metadata.get('grade_id', '?')}`", name, f"{cell.metadata['written']:g}"))
+    for name, cell in cells:
+        points = cell.metadata["written"]
+        lines += ["", f"### `{cell.metadata.get('grade_id', '?')}` ({name}, {points:g} "
+                      f"point{'' if points == 1 else 's'})", "", *_quoted(cell.source)]
     return lines
+
+
+def _quoted(text: str) -> list[str]:
+    """``text`` as a Markdown quote block, its paragraphs, lists and math intact."""
+    return [f"> {line}".rstrip() for line in text.strip().splitlines()]
 
 
 def thresholds_section(course: Course, assignment_id: str, tests: dict) -> list[str]:

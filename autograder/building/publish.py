@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import yaml
 from autograder.building.build import BuildError
 from autograder.building.notebook import BEGIN, END, TemplateError, carried_cells, source_notebook
 from autograder.course import PUBLISHED_PACKAGE, Course, Layout, published_module
+from autograder.grading.late import Deadline
 from autograder.grading.program import is_answer, is_setup
 
 RECORD_HEADER = ("# Written by `course publish`: the assignments whose reference solutions later notebooks\n"
@@ -39,15 +39,9 @@ class PublishError(BuildError):
 
 
 def window_closes(course: Course, assignment_id: str) -> dt.datetime:
-    """When a late submission of the assignment stops gaining anything: its latest due date
-    (students' extensions included), plus the late policy's grace period, plus, under a
-    per-day penalty, the days until the penalty reaches its cap. Without a per-day penalty
-    the window is the grace period alone."""
-    assignment = course.assignment(assignment_id)
-    policy = course.late_policy_for(assignment)
-    due = max([assignment.due, *assignment.extensions.values()])
-    days = math.ceil(policy.max_percent / policy.percent_per_day) if policy.percent_per_day > 0 else 0
-    return due + dt.timedelta(minutes=policy.grace_minutes, days=days)
+    """When the assignment's late window closes for every student (``Deadline.window_closes``:
+    its latest due date, extensions included, plus the late policy's window)."""
+    return Deadline.for_assignment(course, assignment_id).window_closes()
 
 
 def read_record(layout: Layout) -> dict[str, dict]:

@@ -7,7 +7,8 @@ unless the instructor opts in to the newest modification time of the submission'
 (``course grade --late-from-file-times``). A submission is late by
 ``ceil((submitted_at - due - grace) / 1 day)`` days (0 when not after the grace period), and
 loses ``min(max_percent, percent_per_day * days_late)`` percent of its raw score. A student's
-extension replaces the assignment's due date for that student.
+extension replaces the assignment's due date for that student. The late window closes once the
+penalty reaches its cap (``window_end``): after it, handing in later costs nothing more.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from pathlib import Path
 from autograder.course import ConfigError, Course, LatePolicy
 
 DAY = dt.timedelta(days=1)
+
+
+def window_end(due: dt.datetime, policy: LatePolicy) -> dt.datetime:
+    """When the late window after ``due`` closes: the grace period, plus, under a per-day
+    penalty, the days until the penalty reaches its cap (the grace period alone without one)."""
+    days = math.ceil(policy.max_percent / policy.percent_per_day) if policy.percent_per_day > 0 else 0
+    return due + dt.timedelta(minutes=policy.grace_minutes) + days * DAY
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,11 @@ class Deadline:
 
     def due_for(self, student: str) -> dt.datetime:
         return self.extensions.get(student, self.due)
+
+    def window_closes(self) -> dt.datetime:
+        """When every student's late window has closed: the end of the window after the
+        latest due date, extensions included."""
+        return window_end(max([self.due, *self.extensions.values()]), self.policy)
 
     def lateness(self, student: str, submitted_at: dt.datetime) -> tuple[int, float]:
         """(days late, percent of the score lost) for ``student`` handing in at ``submitted_at``."""

@@ -31,7 +31,8 @@ CLONE_THREAD = 0x00010000
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
-READ_ACCESS = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+READ_DIR = 1 << 3
+READ_ACCESS = (1 << 0) | (1 << 2) | READ_DIR  # execute, read file, read dir
 WRITE_ACCESS = sum(1 << bit for bit in (1, 4, 5, 7, 8, 10, 12))  # write, remove, make dir/reg/fifo/sym
 DENIED = ["socket", "ptrace", "process_vm_readv", "process_vm_writev", "setsid", "setpgid",
           "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "perf_event_open",
@@ -155,9 +156,10 @@ def apply_seccomp(unix_sockets: bool = False) -> None:
     rules.load()
 
 
-def apply_landlock(readable: list[str], writable: list[str]) -> int:
-    """Restrict file access to beneath ``readable`` (read) and ``writable`` (read and write);
-    forbid TCP, and (ABI 6+) signals and abstract Unix sockets outside the worker."""
+def apply_landlock(readable: list[str], writable: list[str], listable: list[str] = ()) -> int:
+    """Restrict file access to beneath ``readable`` (read) and ``writable`` (read and write),
+    and ``listable`` (folders listed, their files not read); forbid TCP, and (ABI 6+) signals
+    and abstract Unix sockets outside the worker."""
     abi = landlock_abi()
     if abi < 1:
         raise OSError(errno.ENOSYS, "Landlock is not available")
@@ -173,7 +175,8 @@ def apply_landlock(readable: list[str], writable: list[str]) -> int:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for paths, access in ((readable, READ_ACCESS), (writable, handled & ~((1 << 6) | (1 << 9) | (1 << 11)))):
+        for paths, access in ((readable, READ_ACCESS), (listable, READ_DIR),
+                              (writable, handled & ~((1 << 6) | (1 << 9) | (1 << 11)))):
             for path in paths:
                 _add_path_rule(ruleset, path, access)
         if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
@@ -200,8 +203,8 @@ def _add_path_rule(ruleset: int, path: str, access: int) -> None:
 
 
 def confine(policy: dict) -> list[str]:
-    """Apply ``policy`` ({"seccomp": bool, "landlock": {"read": [...], "write": [...]}}) after
-    dropping every capability; the names of what was applied."""
+    """Apply ``policy`` ({"seccomp": bool, "landlock": {"read": [...], "list": [...],
+    "write": [...]}}) after dropping every capability; the names of what was applied."""
     applied = []
     if policy.get("seccomp"):
         import pyseccomp  # noqa: F401 - finds libseccomp (via ldconfig) before Landlock applies
@@ -209,7 +212,8 @@ def confine(policy: dict) -> list[str]:
     drop_capabilities()
     applied.append("no_new_privs, no capabilities")
     if policy.get("landlock"):
-        abi = apply_landlock(policy["landlock"].get("read", []), policy["landlock"].get("write", []))
+        abi = apply_landlock(policy["landlock"].get("read", []), policy["landlock"].get("write", []),
+                             policy["landlock"].get("list", []))
         applied.append(f"landlock (ABI {abi})")
     if policy.get("seccomp"):
         apply_seccomp(bool(policy.get("unix_sockets")))

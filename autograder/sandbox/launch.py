@@ -1,7 +1,11 @@
 """How a worker process is isolated: the command line that starts it, per isolation tier.
 
 Runs in the grader. Of the ``autograder`` package a worker sees only ``student/`` and
-``sandbox/`` (``WORKER_VISIBLE``): the code that may run beside student code.
+``sandbox/`` (``WORKER_VISIBLE``): the code that may run beside student code. Of
+``student/published/`` (``course publish``) it sees the package and only the modules the
+instructor's setup cells import, with what those import in turn (``visible_published``): a
+template carries cells only from assignments listed before its own, so a submission can never
+import its own assignment's published solutions, nor a later one's.
 
 Tier A, ``namespaces`` (bubblewrap): new user, PID, network, IPC, UTS and mount namespaces;
 uid 65534 with no capabilities; a cleared environment; a read-only view of the system and
@@ -22,6 +26,7 @@ folder a tmpfs of its own with a size and an inode limit (``confine.private_fold
 
 from __future__ import annotations
 
+import ast
 import functools
 import glob
 import importlib.util
@@ -38,6 +43,8 @@ from autograder.sandbox import confine
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 WORKER_VISIBLE = ["__init__.py", "student", "sandbox"]  # all of the package a worker may see
+PUBLISHED = ("student", "published")  # of which only some modules are visible (visible_published)
+PUBLISHED_PACKAGE = ".".join(("autograder", *PUBLISHED))
 MOUNT_ROOT = "/opt/course"
 SYSTEM_DIRS = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -97,8 +104,10 @@ def _hidden_packages() -> list[str]:
 
 
 def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = None,
-                  device: str = "cpu", module: str = "autograder.sandbox.worker") -> list[str]:
-    """The bubblewrap command line that runs ``python -m module`` (a worker or a zygote)."""
+                  device: str = "cpu", module: str = "autograder.sandbox.worker",
+                  published: tuple[str, ...] = ()) -> list[str]:
+    """The bubblewrap command line that runs ``python -m module`` (a worker or a zygote), of
+    the published modules seeing only the package and the files ``published`` names."""
     command = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -120,6 +129,11 @@ def bwrap_command(python: str, tmp_bytes: int, files: dict[str, str] | None = No
             command += ["--tmpfs", hidden]
     for name in WORKER_VISIBLE:
         command += ["--ro-bind", str(PACKAGE_DIR / name), f"{MOUNT_ROOT}/autograder/{name}"]
+    if PACKAGE_DIR.joinpath(*PUBLISHED).is_dir():  # an empty folder, then the visible modules alone
+        folder = "/".join((MOUNT_ROOT, "autograder", *PUBLISHED))
+        command += ["--tmpfs", folder]
+        for name in _published_files(published):
+            command += ["--ro-bind", str(PACKAGE_DIR.joinpath(*PUBLISHED, name)), f"{folder}/{name}"]
     command += ["--chdir", "/tmp"]
     if device == "cuda":  # after --dev: the GPU's device nodes and what the driver reads
         command += [arg for node in gpu_nodes() for arg in ("--dev-bind", node, node)]
@@ -197,9 +211,11 @@ def _probe(isolation: Isolation) -> bool:
 
 
 def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] | None = None,
-                   device: str = "cpu", module: str = "autograder.sandbox.worker") -> Launch:
+                   device: str = "cpu", module: str = "autograder.sandbox.worker",
+                   published: tuple[str, ...] = ()) -> Launch:
     """How to start a worker (or, with ``module="autograder.sandbox.zygote"``, a zygote) under
-    ``isolation``; ``files`` (name -> path) appear read-only in its working folder."""
+    ``isolation``; ``files`` (name -> path) appear read-only in its working folder; of the
+    published modules it sees those ``published`` names (``visible_published``)."""
     seccomp = isolation.tier != "limits" and confine.seccomp_available()
     policy: dict = {"seccomp": seccomp, "unix_sockets": device == "cuda"}
     # Measured on an H100: the CUDA driver fails to start under any Landlock ruleset tried
@@ -207,20 +223,80 @@ def worker_command(isolation: Isolation, tmp_bytes: int, files: dict[str, str] |
     landlock = isolation.tier != "limits" and confine.landlock_abi() >= 1 and device != "cuda"
     if isolation.tier == "namespaces":
         if landlock:
-            policy.update(landlock_policy(isolation, "/tmp"))
-        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module), {}, None, policy)
+            policy.update(landlock_policy(isolation, "/tmp", published))
+        return Launch(bwrap_command(sys.executable, tmp_bytes, files, device, module, published), {}, None, policy)
     workdir = tempfile.mkdtemp(prefix="course-worker-")
-    os.mkdir(os.path.join(workdir, "autograder"))
-    for name in WORKER_VISIBLE:
-        os.symlink(PACKAGE_DIR / name, os.path.join(workdir, "autograder", name))
+    # Landlock keeps the other published modules from the worker; without it (tier C, a CUDA
+    # worker) it may read any file anyway, but its links leave them out too, so that an import
+    # of one fails as it does elsewhere
+    _link_package(os.path.join(workdir, "autograder"), None if landlock else published)
     for name, path in (files or {}).items():
         shutil.copyfile(path, os.path.join(workdir, name))
         os.chmod(os.path.join(workdir, name), 0o444)
     env = dict(worker_environment(device), PYTHONPATH=workdir, HOME=workdir, MPLCONFIGDIR=workdir,
                TMPDIR=workdir)
     if landlock:
-        policy.update(landlock_policy(isolation, workdir))
+        policy.update(landlock_policy(isolation, workdir, published))
     return Launch([sys.executable, "-s", "-m", module], env, workdir, policy)
+
+
+def _link_package(folder: str, published: tuple[str, ...] | None) -> None:
+    """``folder``: links to the worker-visible parts of the package; unless ``published`` is
+    None, its published folder holds links to the package and the ``published`` modules alone."""
+    os.mkdir(folder)
+    for name in WORKER_VISIBLE:
+        os.symlink(PACKAGE_DIR / name, os.path.join(folder, name))
+    source = PACKAGE_DIR.joinpath(*PUBLISHED)
+    if published is None or not source.is_dir():
+        return
+    parent = os.path.join(folder, *PUBLISHED[:-1])
+    os.unlink(parent)  # the link to the whole of student/: its entries one by one instead
+    os.mkdir(parent)
+    for entry in os.listdir(source.parent):
+        if entry != PUBLISHED[-1]:
+            os.symlink(source.parent / entry, os.path.join(parent, entry))
+    os.mkdir(os.path.join(parent, PUBLISHED[-1]))
+    for name in _published_files(published):
+        os.symlink(source / name, os.path.join(parent, PUBLISHED[-1], name))
+
+
+def visible_published(preload: tuple[str, ...]) -> tuple[str, ...]:
+    """The published modules (file names) a worker may import: those of ``preload`` (the
+    modules the instructor's setup cells import), and those they import, transitively."""
+    folder = PACKAGE_DIR.joinpath(*PUBLISHED)
+    pending = [m for m in preload if m.startswith(PUBLISHED_PACKAGE + ".")]
+    found: list[str] = []
+    while pending:
+        name = pending.pop(0).removeprefix(PUBLISHED_PACKAGE + ".").split(".")[0] + ".py"
+        path = folder / name
+        if name in found or not path.is_file():
+            continue
+        found.append(name)
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        imported = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        pending += [m for m in imported if m.startswith(PUBLISHED_PACKAGE + ".")]
+    return tuple(sorted(found))
+
+
+def _published_files(published: tuple[str, ...]) -> list[str]:
+    """The files of the published folder a worker sees: the package and ``published``."""
+    folder = PACKAGE_DIR.joinpath(*PUBLISHED)
+    return [name for name in ("__init__.py", *published) if (folder / name).is_file()]
+
+
+def _hidden_published(published: tuple[str, ...]) -> list[str]:
+    """The files of the published folder a worker must not read: all but ``_published_files``."""
+    folder = PACKAGE_DIR.joinpath(*PUBLISHED)
+    shown = set(_published_files(published))
+    return [str(path) for path in sorted(folder.iterdir()) if path.name not in shown] if folder.is_dir() else []
 
 
 def can_fork_workers(isolation: Isolation, device: str) -> bool:
@@ -236,23 +312,28 @@ def zygote_base(isolation: Isolation, launch: Launch) -> str:
     return "/tmp" if isolation.tier == "namespaces" else launch.workdir
 
 
-def forked_worker_policy(isolation: Isolation, folder: str) -> dict:
+def forked_worker_policy(isolation: Isolation, folder: str, published: tuple[str, ...] = ()) -> dict:
     """What a worker forked from a zygote applies to itself: seccomp, and Landlock that lets
     it write only ``folder`` (so it cannot see or touch a sibling's folder, nor ptrace or
-    signal a sibling)."""
-    return {"seccomp": True, "unix_sockets": False, **landlock_policy(isolation, folder)}
+    signal a sibling) and read of the published modules only ``published``."""
+    return {"seccomp": True, "unix_sockets": False, **landlock_policy(isolation, folder, published)}
 
 
-def landlock_policy(isolation: Isolation, folder: str) -> dict:
+def landlock_policy(isolation: Isolation, folder: str, published: tuple[str, ...] = ()) -> dict:
     """Landlock for a worker of ``isolation`` whose own folder is ``folder``: it reads the
-    system, Python, the student-safe package, its own /proc entries and the harmless devices
-    (never a hidden package, wherever it is installed) and writes only ``folder``."""
+    system, Python, the student-safe package (of the published modules, only ``published``),
+    its own /proc entries and the harmless devices (never a hidden package, wherever it is
+    installed) and writes only ``folder``."""
     package = f"{MOUNT_ROOT}/autograder" if isolation.tier == "namespaces" else str(PACKAGE_DIR)
     paths = (_existing(SYSTEM_DIRS + SYSTEM_FILES + PROCESS_FILES) + _python_dirs()
              + [f"{package}/{name}" for name in WORKER_VISIBLE])
-    hidden = _hidden_packages()
+    # under namespaces the other published modules are not mounted at all; elsewhere the
+    # worker may list their folder (an import of one then fails on reading it), not read them
+    shut = [] if isolation.tier == "namespaces" else _hidden_published(published)
+    hidden = _hidden_packages() + shut
+    listed = [str(PACKAGE_DIR.joinpath(*PUBLISHED[:-1]))] if shut else []
     return {"landlock": {"read": [p for path in paths for p in _without(path, hidden)],
-                         "write": [folder]}}
+                         "list": listed, "write": [folder]}}
 
 
 def _without(path: str, hidden: list[str]) -> list[str]:

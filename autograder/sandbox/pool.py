@@ -41,7 +41,9 @@ class Zygote:
 
     def __init__(self, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]):
         self.isolation = isolation
-        command = launch.worker_command(isolation, tmp_bytes, module="autograder.sandbox.zygote")
+        self.published = launch.visible_published(preload)
+        command = launch.worker_command(isolation, tmp_bytes, module="autograder.sandbox.zygote",
+                                        published=self.published)
         self.workdir, self.base = command.workdir, launch.zygote_base(isolation, command)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = Sandboxed(command.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
@@ -116,7 +118,7 @@ class Zygote:
                 os.close(fd)
             raise
         child = ForkedChild(*ours, pidfd=fds[0])
-        policy = launch.forked_worker_policy(self.isolation, f"{self.base}/{name}")
+        policy = launch.forked_worker_policy(self.isolation, f"{self.base}/{name}", self.published)
         return Worker(child, limits, policy, folder=f"{self.workdir}/{name}" if self.workdir else None)
 
     def kill(self) -> None:
