@@ -7,8 +7,8 @@ import argparse
 import os
 import sys
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 from autograder.course import ConfigError, find_course_root, load_course
 from autograder.grading.output import FEEDBACK, GRADES_CSV
@@ -194,18 +194,13 @@ def cmd_guide(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder.building.variants import write_reference_files
     from autograder.grading.batch import grade_class
-    from autograder.grading.calibrate import Reference
     from autograder.grading.grade import Rubric, choose_device
     from autograder.grading.late import Deadline, read_manifest
     from autograder.publishing.report import class_table
 
     course = _course(args)
     rubric = Rubric.for_assignment(course, args.assignment)
-    reference = Reference(course.layout.source_notebooks(course.assignment(args.assignment)),
-                          course.layout.calibration(args.assignment),
-                          partial(write_reference_files, course.assignment_dir(args.assignment)))
     device, warning = choose_device(args.device)
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr)
@@ -216,7 +211,7 @@ def cmd_grade(args) -> int:
     submitted_at = read_manifest(args.submitted_at) if args.submitted_at else {}
     results = grade_class(rubric, args.submissions, args.output, workers=args.workers,
                           resume=args.resume, deadline=deadline, submitted_at=submitted_at,
-                          cluster=args.cluster, file_times=args.late_from_file_times, reference=reference)
+                          cluster=args.cluster, file_times=args.late_from_file_times)
     print(class_table(results))
     print(f"\nwrote {args.output}/<student>/results.json and {args.output}/{GRADES_CSV}")
     _say_pending(results, args.assignment, args.output)
@@ -375,5 +370,12 @@ def _warn_isolation(tier: str, detail: str | None = None) -> None:
 COMMANDS = {"build": cmd_build, "check": cmd_check, "kit": cmd_kit, "publish": cmd_publish, "guide": cmd_guide, "grade": cmd_grade, "verify": cmd_verify,
             "demo": cmd_demo, "export": cmd_export, "import-manual": cmd_import_manual, "feedback": cmd_feedback}
 
+def run() -> NoReturn:
+    """The ``course`` command line (``main`` is its in-process form)."""
+    from autograder.selfcheck import exit_fast
+
+    exit_fast(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -180,10 +180,6 @@ class Layout:
     def solutions(self) -> Path:
         return self.root / "build" / "solutions"
 
-    def calibration(self, assignment_id: str) -> Path:
-        """The reference's measured time per test on each machine (``grading.calibrate``)."""
-        return self.root / "build" / "calibration" / f"{assignment_id}.json"
-
     def assignment_dir(self, assignment_id: str) -> Path:
         return self.root / "assignments" / assignment_id
 

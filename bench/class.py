@@ -11,12 +11,11 @@ both runs of ours give the same scores, that every category scored as it should,
 submissions per minute against the targets: 200 submissions in at most 90 s on 2 cores, the
 time-outs at most 25 % of that wall time, at least 5x nbgrader's rate per submission.
 
-Each test's first deadline is calibrated from the reference's time on this machine
-(autograder/grading/calibrate.py); the stored calibration is removed first, so that the run
-pays for measuring it (unless --keep-calibration).
+A function that runs past most of a test's limit without finishing is not run again in that
+submission, so an infinite loop costs one limit, not one per test that calls it.
 
     .venv/bin/python bench/class.py [--students 200] [--sample 20] [--seed 0] [--skip-serial]
-                                    [--time-limit SECONDS] [--keep-calibration]
+                                    [--time-limit SECONDS]
 """
 
 from __future__ import annotations
@@ -112,18 +111,15 @@ def timed(command: list, cwd: Path, memory_bytes: int | None = None) -> tuple[fl
 
 
 def course_grade(submissions: Path, outdir: Path, workers: int, time_limit: float | None
-                 ) -> tuple[float, str, str]:
-    """(wall seconds, the grader's isolation line, its deadlines line) of ``course grade`` on
-    the whole class."""
+                 ) -> tuple[float, str]:
+    """(wall seconds, the grader's isolation line) of ``course grade`` on the whole class."""
     command = [BIN / "course", "--course", ROOT, "grade", "-a", ASSIGNMENT, submissions,
                "-o", outdir, "-j", workers] + (["--time-limit", time_limit] if time_limit else [])
     seconds, done = timed(command, ROOT)
     if done.returncode:
         sys.exit(f"course grade -j {workers} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     isolation = next((line for line in done.stderr.splitlines() if line.startswith("isolation:")), "")
-    deadlines = next((line for line in done.stderr.splitlines() if line.startswith("deadlines:")),
-                     "deadlines: not calibrated (the configured limit for every test)")
-    return seconds, isolation.removeprefix("isolation:").strip(), deadlines
+    return seconds, isolation.removeprefix("isolation:").strip()
 
 
 def read_results(outdir: Path, students: list[Student]) -> dict[str, dict]:
@@ -296,8 +292,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="order of the students (default 0)")
     parser.add_argument("--skip-serial", action="store_true", help="grade with -j 2 only")
     parser.add_argument("--time-limit", type=float, help="per-test limit for course grade (default: course.yml's)")
-    parser.add_argument("--keep-calibration", action="store_true",
-                        help="use the stored calibration of first deadlines instead of measuring it in the run")
     args = parser.parse_args()
     if not 0 < args.sample <= args.students:
         parser.error("--sample must be between 1 and --students")
@@ -322,13 +316,11 @@ def main() -> None:
         write_class(students, notebooks, tmp / "class")
         times, runs, isolation = {}, {}, ""
         for workers in ([2] if args.skip_serial else [1, 2]):
-            if not args.keep_calibration:
-                course.layout.calibration(ASSIGNMENT).unlink(missing_ok=True)
             print(f"\ncourse grade -j {workers} ...", flush=True)
-            times[workers], isolation, deadlines = course_grade(tmp / "class", tmp / f"grades-{workers}", workers,
-                                                                args.time_limit)
+            times[workers], isolation = course_grade(tmp / "class", tmp / f"grades-{workers}", workers,
+                                                     args.time_limit)
             runs[f"-j {workers}"] = read_results(tmp / f"grades-{workers}", students)
-            print(f"  {times[workers]:.1f} s\n  {deadlines}", flush=True)
+            print(f"  {times[workers]:.1f} s", flush=True)
         print(f"\nnbgrader autograde on {len(sample)} ...", flush=True)
         nb_seconds, nb_code, nb_scores = nbgrader_autograde(tmp / "nbgrader", sample, notebooks,
                                                             limits.memory_bytes)

@@ -135,7 +135,7 @@ def test_the_kits_course_yml_holds_no_threshold_the_notebook_does_not_state(kits
 def test_the_kit_is_a_package_named_and_versioned_by_course_yml(kits, wheel):
     project = tomllib.loads((kits[A] / "pyproject.toml").read_text())["project"]
     assert (project["name"], project["version"]) == (COURSE.course.id, COURSE.course.version)
-    assert project["scripts"] == {"course": "autograder.selfcheck:main"}
+    assert project["scripts"] == {"course": "autograder.selfcheck:run"}
     needed = {re.split(r"[<>=]", r)[0] for r in project["dependencies"]}
     assert {"numpy", "torch", "matplotlib", "jupyterlab", "pytest"} <= needed
     assert not {"nbgrader", "nbclient", "distributed"} & needed  # the instructor's tools stay home

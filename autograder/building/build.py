@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import PUBLIC_TESTS, Course, Layout
+from autograder.course import PUBLIC_TESTS, Course, Layout, Limits
 from autograder.building.notebook import TemplateError, carried_cells, nbgrader_metadata, source_notebook
 
 PUBLIC_FILES = [PUBLIC_TESTS]
@@ -52,7 +52,7 @@ def build(course: Course, assignment_ids: list[str] | None = None,
                     nb = source_notebook(template, assignment_id, dict(assignment.thresholds), published)
                 except TemplateError as error:
                     raise BuildError(f"{assignment_id}: {error}") from None
-                nb.cells.append(self_check_cell(assignment_id, name))
+                nb.cells.append(self_check_cell(assignment_id, name, course.limits_for(assignment)))
                 nbformat.write(nb, stage / f"{name}.ipynb")
             for name in PUBLIC_FILES:
                 if (folder / name).is_file():
@@ -77,15 +77,19 @@ def check_carried(course: Course, assignment_id: str, template: Path) -> None:
 
 SELF_CHECK = """\
 # Check your work: the public tests, graded as the grader grades them, on the answers this
-# kernel last ran (run your answer cells first; nothing needs saving).
+# kernel last ran (run your answer cells first; nothing needs saving). Each test may run
+# {seconds:g} s and use {memory} MB, here as in grading; a function that runs past more than
+# half of that without finishing is not called again.
 from autograder.selfcheck import self_check
 
 self_check({assignment!r}, {notebook!r})"""
 
 
-def self_check_cell(assignment_id: str, notebook: str) -> nbformat.NotebookNode:
-    """The locked last cell of every notebook: the public tests on the kernel's answers."""
-    cell = nbformat.v4.new_code_cell(SELF_CHECK.format(assignment=assignment_id, notebook=notebook))
+def self_check_cell(assignment_id: str, notebook: str, limits: Limits) -> nbformat.NotebookNode:
+    """The locked last cell of every notebook: the public tests on the kernel's answers, and
+    the limits they run under (the grader's)."""
+    cell = nbformat.v4.new_code_cell(SELF_CHECK.format(assignment=assignment_id, notebook=notebook,
+                                                       seconds=limits.time_per_test, memory=limits.memory_mb))
     cell.metadata["nbgrader"] = nbgrader_metadata("self_check", solution=False)
     cell.id = "self_check"
     return cell

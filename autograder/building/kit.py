@@ -150,7 +150,7 @@ def pyproject(course: Course, requirements: list[str]) -> str:
              f"description = {json.dumps(course.course.title + ': the student kit')}",
              'readme = "README.md"', 'requires-python = ">=3.10"', "dependencies = ["]
     lines += [f"    {json.dumps(r)}," for r in requirements]
-    lines += ["]", "", "[project.scripts]", 'course = "autograder.selfcheck:main"  # only `course check`', "",
+    lines += ["]", "", "[project.scripts]", 'course = "autograder.selfcheck:run"  # only `course check`', "",
               "[tool.setuptools.packages.find]", 'include = ["autograder*"]', "namespaces = false", "",
               "[tool.setuptools.package-data]"]
     lines += [f"{json.dumps(package)} = {json.dumps(patterns)}" for package, patterns in PACKAGE_DATA.items()]

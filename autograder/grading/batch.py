@@ -6,20 +6,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, wait
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
 from autograder.grading import cluster as dask_cluster
-from autograder.grading import calibrate
-from autograder.grading.calibrate import CALIBRATE_FROM, Reference
 from autograder.grading.extract import written_answers
 from autograder.grading.grade import Rubric
 from autograder.grading.late import Deadline, apply_lateness, newest_mtime
@@ -38,8 +32,7 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
                 isolation: launch.Isolation | None = None, workers: int = 1,
                 resume: bool = False, deadline: Deadline | None = None,
                 submitted_at: dict[str, dt.datetime] | None = None,
-                cluster: str | None = None, file_times: bool = False,
-                reference: Reference | None = None) -> list[SubmissionResult]:
+                cluster: str | None = None, file_times: bool = False) -> list[SubmissionResult]:
     """Grade every student found in ``paths`` with ``workers`` grading processes, or on the
     Dask cluster whose scheduler is at ``cluster`` (e.g. ``tcp://host:8786``).
 
@@ -53,48 +46,26 @@ def grade_class(rubric: Rubric, paths: list[Path], outdir: Path,
     Each result records its files, its submission time (from ``submitted_at``; from the
     files' newest mtime only with ``file_times``, since a student can set those) and,
     against ``deadline``, its days late and late penalty.
-
-    With the instructor's ``reference`` submission, local runs give each test a first
-    deadline calibrated from the reference's time on this machine (``grading.calibrate``):
-    kept from before, or measured when at least ``CALIBRATE_FROM`` submissions are graded.
     """
     located = locate_submissions(rubric.notebooks, paths)
     run = ClassRun(rubric, Path(outdir), located.students, deadline, submitted_at or {}, file_times)
-    temporary = None  # a copy of the reference, if it is graded to calibrate
     try:
         todo = run.plan(resume)
-        if reference is not None and todo and not cluster:
-            probe = calibrate.speed_probe()
-            run.rubric = rubric = calibrate.from_store(rubric, reference, probe)
-            if rubric.deadlines:
-                tqdm.write(calibrate.describe(rubric), file=sys.stderr)
-            elif len(todo) >= CALIBRATE_FROM and calibrate.can_measure(reference):
-                temporary = Path(tempfile.mkdtemp(prefix="course-calibrate-"))
-                measured = (calibrate.plain(rubric), "reference", calibrate.reference_files(reference, temporary))
         with run.progress(len(located.refused)):
             for student, reason in located.refused.items():
                 run.record(student, not_graded(rubric, student, reason))
             if cluster and todo:
                 _grade_on_cluster(run, todo, cluster, isolation)
             elif workers <= 1 or len(todo) <= 1:
-                if temporary:
-                    run.rubric = rubric = _adopted(run, reference, probe, [grade_safely(*measured, isolation)])
                 for student, files in todo.items():
                     run.record(student, grade_safely(rubric, student, files, isolation))
             else:
                 isolation = isolation or launch.detect_isolation()
-                # run.rubric is read as each task is submitted: calibrated once the reference is graded
-                tasks = ((s, (grade_in_process, run.rubric, s, f, isolation)) for s, f in todo.items())
-                # the reference is graded first by every grading process, which warms each one up
-                # for the students (time it would otherwise wait for the calibration)
-                first = ([(grade_in_process, *measured, isolation)] * workers,
-                         partial(_adopt_graded, run, reference, probe)) if temporary else None
+                tasks = ((s, (grade_in_process, rubric, s, f, isolation)) for s, f in todo.items())
                 with local_pool(workers, warm_modules(rubric)) as pool:
-                    _grade_on(pool, tasks, rubric, run.record, lambda: 2 * workers, first)
+                    _grade_on(pool, tasks, rubric, run.record, lambda: 2 * workers)
     finally:
         run.store.close()
-        if temporary:
-            shutil.rmtree(temporary, ignore_errors=True)
     ordered = [run.results[s] for s in sorted(run.results)]
     write_grades_csv(ordered, run.outdir / GRADES_CSV)
     return ordered
@@ -181,24 +152,6 @@ class ClassRun:
         write_results(result, self.outdir)
 
 
-def _adopted(run: ClassRun, reference: Reference, probe: float, graded: list[SubmissionResult]) -> Rubric:
-    """The run's rubric with first deadlines from the reference's ``graded`` results (stored)."""
-    rubric = calibrate.adopt(run.rubric, reference, graded, probe)
-    if rubric.deadlines:
-        tqdm.write(calibrate.describe(rubric), file=sys.stderr)
-    return rubric
-
-
-def _adopt_graded(run: ClassRun, reference: Reference, probe: float, futures: list[Future]) -> None:
-    """The reference graded in the pool calibrates the students' tasks; if its grading failed,
-    they keep the configured limits alone."""
-    try:
-        graded = [SubmissionResult.from_dict(future.result()) for future in futures]
-    except Exception:  # noqa: BLE001 - a broken rubric stops the run through the students' tasks
-        return
-    run.rubric = _adopted(run, reference, probe, graded)
-
-
 def _grade_on_cluster(run: ClassRun, todo: dict, address: str,
                       isolation: launch.Isolation | None) -> None:
     tier = isolation.tier if isolation else None  # else each worker detects its own
@@ -210,22 +163,15 @@ def _grade_on_cluster(run: ClassRun, todo: dict, address: str,
 
 
 def _grade_on(executor: Executor, tasks: Iterable[tuple[str, tuple]], rubric: Rubric,
-              record: Callable[[str, SubmissionResult], None], in_flight: Callable[[], int],
-              first: tuple[list[tuple], Callable[[list[Future]], None]] | None = None) -> None:
+              record: Callable[[str, SubmissionResult], None], in_flight: Callable[[], int]) -> None:
     """Run each student's task, ``(function, *arguments)``, on ``executor`` and record each
     result as it completes. At most ``in_flight()`` tasks (asked again as they finish: a
     cluster may grow) are submitted at a time, so that a large class's files are read and
-    held only shortly before they are graded. ``first``: tasks run before any student's, and
-    what to do with their futures once all are done. On an error or an interrupt, cancel
-    what has not started."""
+    held only shortly before they are graded. On an error or an interrupt, cancel what has
+    not started."""
     tasks = iter(tasks)
     pending: dict = {}
     try:
-        if first:
-            pending = {executor.submit(*task): None for task in first[0]}
-            wait(pending)
-            first[1](list(pending))
-            pending = {}
         while True:
             room = max(in_flight(), 1) - len(pending)
             for student, (function, *arguments) in itertools.islice(tasks, max(room, 0)):

@@ -38,9 +38,8 @@ class Controls:
         self.warnings: list[str] = []  # what the latest call warned
         self.modified: list[str] = []  # the arguments the latest call changed in place
         self.deadline: float | None = None  # of the running test
-        self.first: float | None = None  # its calibrated first deadline, if one comes sooner
-        self._seconds: tuple[float, float | None] = (0.0, None)  # its limit and first deadline (s)
-        self.runaways: dict[str, float] = {}  # function -> the full limit it ran past
+        self.limit = limits.time_per_test  # the running test's limit (s)
+        self.runaways: dict[str, float] = {}  # function -> the limit one call of it ran past
         self._worker: Worker | None = None
         self._skipped: dict[str, str] = {}  # cells left out because loading them broke the worker
         self._cell_errors: dict[str, str] = {}  # cells that raised while the worker loaded them
@@ -51,17 +50,12 @@ class Controls:
 
     # -- what the rubric plugin and the grader use
 
-    def start_test(self, seconds: float, first: float | None = None) -> None:
-        """The running test's student code may take ``seconds`` of wall-clock time. With a
-        calibrated ``first`` (shorter), a call still running after ``first`` seconds goes on
-        only if its function has not run past a full limit before in this submission."""
-        now = time.monotonic()
-        first = first if first is not None and first < seconds else None
-        self.deadline, self.first = now + seconds, None if first is None else now + first
-        self._seconds = (seconds, first)
+    def start_test(self, seconds: float) -> None:
+        """The running test's student code may take ``seconds`` of wall-clock time."""
+        self.deadline, self.limit = time.monotonic() + seconds, seconds
 
     def end_test(self) -> None:
-        self.deadline = self.first = None
+        self.deadline, self.limit = None, self.limits.time_per_test
 
     @property
     def load_errors(self) -> dict[str, str]:
@@ -131,23 +125,22 @@ class Controls:
     def request(self, header: dict, buffers: list, verb: str, subject: str):
         """Send one call or read to the worker under the test's deadline; its value as data."""
         what = f"{verb} {subject}"
+        if subject in self.runaways:  # the earlier test is not named: it may be hidden
+            raise StudentError(f"{subject} was not called: it ran past the {self.runaways[subject]:g} s "
+                               "limit in an earlier test without finishing (an infinite loop?)")
         started = time.monotonic()
         worker = self._ensure_worker()
         if self.deadline is not None:  # starting a worker is the grader's time, not the test's
-            spent = time.monotonic() - started
-            self.deadline += spent
-            self.first = None if self.first is None else self.first + spent
-        deadline = self.deadline if self.deadline is not None else time.monotonic() + self.limits.time_per_test
-        extended: list[bool] = []
-
-        def extend() -> bool:  # past the first deadline: the full limit, unless a known runaway
-            extended.append(subject not in self.runaways)
-            return extended[-1]
-
+            self.deadline += time.monotonic() - started
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + self.limit
+        called = time.monotonic()
         try:
-            reply, out = worker.request(header, buffers, deadline, what, self.first, extend)
+            reply, out = worker.request(header, buffers, deadline, what)
         except TimedOut:
-            raise StudentError(self._timed_out(what, subject, cut_short=extended == [False])) from None
+            if time.monotonic() - called > self.limit / 2:  # most of the limit, in this one call
+                self.runaways.setdefault(subject, self.limit)
+            raise StudentError(f"{what} did not finish within the time limit ({self.limit:g} s: an "
+                               "infinite loop, or far too slow?)") from None
         raised, modified = reply.get("warnings"), reply.get("modified")
         self.warnings = [str(w) for w in raised] if type(raised) is list else []
         self.modified = [str(m) for m in modified] if type(modified) is list else []
@@ -165,16 +158,6 @@ class Controls:
             raise StudentError(f"{subject} is not implemented yet (it raises "
                                f"NotImplementedError{cell})")
         raise StudentError(f"{subject} raised {format_error(error)}")
-
-    def _timed_out(self, what: str, subject: str, cut_short: bool) -> str:
-        """Why a call timed out, with the limit that applied; a call that ran past the full
-        limit makes its function a known runaway for the rest of the submission."""
-        limit, first = self._seconds if self.deadline is not None else (self.limits.time_per_test, None)
-        if cut_short:  # the earlier test is not named: it may be hidden
-            return (f"{what} did not finish within the time limit ({first:g} s here, since {subject} "
-                    f"had run past the full {self.runaways[subject]:g} s in an earlier test: an infinite loop?)")
-        self.runaways.setdefault(subject, limit)
-        return f"{what} did not finish within the time limit ({limit:g} s: an infinite loop, or far too slow?)"
 
     def _missing_reason(self, name: str) -> str:
         cell = self.program.cell_defining(name)

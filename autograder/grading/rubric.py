@@ -5,7 +5,7 @@ students) and ``test_hidden.py`` (never released). They use:
 
 * ``@pytest.mark.points(n)``: required on every test; passed tests earn ``n``;
 * ``@pytest.mark.time_limit(seconds)``: optional, overrides the course's per-test limit (a
-  class run may stop a known runaway sooner: ``autograder.grading.calibrate``);
+  function one call of which ran past most of a limit without finishing is not run again);
 * the ``student`` fixture: the submission, e.g. ``student.mse_loss(y_pred, y)``;
 * the ``grader`` fixture: the grader's controls over it (``grader.warnings``: what the
   latest call warned; ``grader.printed``: what the submission printed);
@@ -54,10 +54,8 @@ class RubricError(Exception):
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one submission."""
 
-    def __init__(self, controls: Controls, thresholds: dict, device: str = "cpu",
-                 deadlines: dict[str, float] | None = None):
+    def __init__(self, controls: Controls, thresholds: dict, device: str = "cpu"):
         self.controls = controls
-        self._deadlines = deadlines or {}  # test name -> calibrated first deadline (s)
         self._device = device
         self._thresholds = Thresholds(thresholds)
         self.results: dict[str, TestResult] = {}
@@ -117,11 +115,9 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
         """The test's deadline starts with its body: the grader's own fixtures (loading a data
-        set, importing a library for the first time) never take the student's time. The
-        configured limit is the ceiling; a calibrated first deadline may come before it."""
+        set, importing a library for the first time) never take the student's time."""
         marker = item.get_closest_marker("time_limit")
-        limit = marker.args[0] if marker else self.controls.limits.time_per_test
-        self.controls.start_test(limit, self._deadlines.get(item.name))
+        self.controls.start_test(marker.args[0] if marker else self.controls.limits.time_per_test)
 
     def pytest_runtest_teardown(self, item):
         self.controls.end_test()

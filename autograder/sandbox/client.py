@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import select
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 
 from autograder.course import Limits
 from autograder.sandbox import cgroup, launch, wire
@@ -72,8 +70,10 @@ class Worker:
     @classmethod
     def start(cls, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
               device: str = "cpu", preload: tuple[str, ...] = ()) -> "Worker":
-        """A fresh worker in a fresh sandbox, importing ``preload`` while it waits."""
-        command = launch.worker_command(isolation, limits.tmp_bytes, files, device)
+        """A fresh worker in a fresh sandbox, importing ``preload`` while it waits (and seeing,
+        of the published modules, those ``preload`` names and what they import)."""
+        command = launch.worker_command(isolation, limits.tmp_bytes, files, device,
+                                        published=launch.visible_published(preload))
         memory = cgroup.create(limits.memory_bytes) if device == "cuda" else None
         argv = cgroup.wrap(memory, command.argv) if memory else command.argv
         process = Sandboxed(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -136,20 +136,9 @@ class Worker:
         return [line[len(CELL_MARK):] for line in self.raw_output().splitlines()
                 if line.startswith(CELL_MARK)]
 
-    def request(self, header: dict, buffers: list, deadline: float, what: str,
-                first: float | None = None, extend: Callable[[], bool] | None = None) -> tuple[dict, list]:
-        """Send one message and wait for its reply; failures kill the worker. With ``first``
-        (before ``deadline``): a reply not begun by then may go on until ``deadline`` only if
-        ``extend()`` says so, else the call timed out at ``first``."""
-        number = self._send(header, buffers)
-        if first is not None and first < deadline and extend is not None and not self._begun(first):
-            deadline = deadline if extend() else first
-        return self._reply(number, deadline, what)
-
-    def _begun(self, until: float) -> bool:
-        """Whether the worker has begun to reply by ``until`` (waiting until then at most)."""
-        wait = max(until - time.monotonic(), 0.0)
-        return bool(select.select([self.process.stdout.fileno()], [], [], wait)[0])
+    def request(self, header: dict, buffers: list, deadline: float, what: str) -> tuple[dict, list]:
+        """Send one message and wait for its reply until ``deadline``; failures kill the worker."""
+        return self._reply(self._send(header, buffers), deadline, what)
 
     def _send(self, header: dict, buffers: list) -> int:
         """Send one message; its id."""
