@@ -269,7 +269,8 @@ def cmd_import_manual(args) -> int:
     imported, results = import_into_run(args.output, assignment.id, args.gradebook)
     print(f"imported {imported.scores} manual score(s) from {args.gradebook} into {args.output}; "
           f"rewrote {args.output}/<student>/results.json and {args.output}/{GRADES_CSV}")
-    for label, names in [("still to grade", imported.pending), ("not in the gradebook", imported.missing),
+    for label, names in [("score removed in the gradebook, pending again", imported.cleared),
+                         ("still to grade", imported.pending), ("not in the gradebook", imported.missing),
                          ("not imported", imported.refused)]:
         if names:
             print(terminal_line(f"{label}: " + "; ".join(names), 4000))

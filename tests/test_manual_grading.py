@@ -156,6 +156,18 @@ def test_the_whole_flow_through_nbgraders_gradebook(run, capsys):
     _grade(run, capsys)
     assert _results_json(run, "alice")["score"] == POINTS + 1.5
 
+    # a score cleared in the gradebook is pending again, and an export does not bring it back
+    with exports._scripts_on_path(), Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
+        gradebook.find_grade(Q, NB, A, "alice").manual_score = None
+        gradebook.db.commit()
+    assert main(["--course", str(ROOT), "import-manual", "-a", A, str(gradebook_path), "-o", str(run / "out")]) == 0
+    assert "score removed in the gradebook, pending again: alice: gd_convergence" in capsys.readouterr().out
+    assert _results_json(run, "alice")["extra_data"]["pending_points"] == WRITTEN
+    assert main(["--course", str(ROOT), "export", "-a", A, "-o", str(run / "out"), "--to", "nbgrader",
+                 "--dest", str(gradebook_path)]) == 0
+    with exports._scripts_on_path(), Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
+        assert gradebook.find_grade(Q, NB, A, "alice").manual_score is None
+
     # a changed answer is graded afresh: pending again, and reset in the gradebook on export
     nbformat.write(_with_answer(run / "class" / "alice" / f"{NB}.ipynb", "A new answer."),
                    run / "class" / "alice" / f"{NB}.ipynb")

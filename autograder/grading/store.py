@@ -88,9 +88,14 @@ class ResultStore:
         return {student: json.loads(result) for student, result in rows}
 
     def put_manual(self, assignment: str, student: str, notebook: str, question: str,
-                   grade: ManualGrade) -> None:
-        """Record the score people gave one written answer (replacing an earlier one)."""
+                   grade: ManualGrade | None) -> None:
+        """Record the score people gave one written answer (replacing an earlier one); with
+        ``grade`` None, forget the one recorded."""
         with self.db:
+            if grade is None:
+                self.db.execute("DELETE FROM manual_grades WHERE assignment=? AND student=? AND notebook=? "
+                                "AND question=?", (assignment, student, notebook, question))
+                return
             self.db.execute("INSERT OR REPLACE INTO manual_grades (assignment, student, notebook, "
                             "question, score, max_score, answer, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (assignment, student, notebook, question, grade.score, grade.max_score,

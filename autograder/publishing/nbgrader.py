@@ -197,17 +197,19 @@ class Imported:
 
     scores: int = 0
     pending: list[str] = field(default_factory=list)  # "student: question" still to grade
+    cleared: list[str] = field(default_factory=list)  # "student: question" whose score a grader removed
     missing: list[str] = field(default_factory=list)  # students the gradebook does not hold
     refused: list[str] = field(default_factory=list)  # "student: question (why)"
 
 
 def import_manual(results: list[SubmissionResult], gradebook_path: Path,
-                  put: Callable[[str, str, str, ManualGrade], None]) -> Imported:
+                  put: Callable[[str, str, str, ManualGrade | None], None]) -> Imported:
     """Read the manual scores of every written question of ``results`` from nbgrader's
     gradebook at ``gradebook_path`` and hand each to ``put(student, notebook, question,
     ManualGrade)``. A student missing from the gradebook, a cell nobody graded yet, a score
     out of range, or an answer that changed since the gradebook's notebook was written,
-    stays pending."""
+    stays pending. A score a grader removed from the gradebook is removed from the run too
+    (``put(..., None)``): the gradebook is where people grade."""
     from nbgrader.api import Gradebook, MissingEntry
 
     found = Imported()
@@ -231,6 +233,9 @@ def import_manual(results: list[SubmissionResult], gradebook_path: Path,
                     continue
                 score = _score(grade)
                 if score is None:
+                    if not question.pending:  # imported before, cleared in the gradebook since
+                        put(result.student, question.notebook, question.name, None)
+                        found.cleared.append(label)
                     found.pending.append(label)
                     continue
                 if grade.manual_score is not None and not 0 <= grade.manual_score <= question.max_score:
