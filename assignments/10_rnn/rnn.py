@@ -284,7 +284,7 @@ print(f"direction kept by clip_grad_norm: cosine {cosine(flat(grads), flat(clipp
 # The gates need the sigmoid you wrote in assignment 02: paste your stable `sigmoid` into
 # the next cell.
 
-# %% solution="reference.activations:sigmoid" grade_id="sigmoid_from_02"
+# %% solution="reference.activations:sigmoid" grade_id="sigmoid_from_02" carried="02_activations_losses"
 # filled in by the build
 
 # %% solution="reference.rnn:lstm_step_forward,lstm_step_backward" grade_id="lstm_step"
