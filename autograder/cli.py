@@ -371,6 +371,7 @@ def _warn_isolation(tier: str, detail: str | None = None) -> None:
 COMMANDS = {"build": cmd_build, "check": cmd_check, "kit": cmd_kit, "publish": cmd_publish, "guide": cmd_guide, "grade": cmd_grade, "verify": cmd_verify,
             "demo": cmd_demo, "export": cmd_export, "import-manual": cmd_import_manual, "feedback": cmd_feedback}
 
+
 def run() -> NoReturn:
     """The ``course`` command line (``main`` is its in-process form)."""
     from autograder.selfcheck import exit_fast
