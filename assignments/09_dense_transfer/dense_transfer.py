@@ -420,24 +420,30 @@ plt.show()
 # %% [markdown]
 # **Written question (2 points).** With 25 labelled images of the digits 5-9, why does a new
 # head on the frozen features of a network trained on 0-4 generalize better than a network
-# trained from scratch? Why train the head first and then fine-tune the body with a
-# smaller learning rate than the head's, rather than fine-tuning everything at once?
+# trained from scratch, although the latter ends with the lower training loss? Why train
+# the head first and then fine-tune the body with a smaller learning rate than the head's,
+# rather than fine-tuning everything at once?
 
 # %% [markdown] written=2 grade_id="why_transfer"
 # Model answer: the features learned on 0-4 (strokes, edges, loops, their positions) are
-# useful for 5-9 too, so on frozen features only the small linear head is fit to the 25
-# labels: few parameters, a nearly convex problem, little room to overfit. From scratch,
-# every parameter must be learned from 25 images; the network can drive its training loss
-# to zero by memorizing them and learns features that do not generalize. Training the head
-# first means that fine-tuning starts from a sensible head: a random head would send large,
-# meaningless gradients into the pretrained body and destroy its features in the first
-# steps. The body then gets a small learning rate so that the few labels adapt the
-# features gently instead of overwriting them (overfitting the 25 images, or forgetting
-# what was learned on 0-4).
+# useful for 5-9 too, so on frozen features only the linear head (645 parameters) is fit
+# to the 25 labels: a convex problem (softmax regression on fixed features) with little
+# room to overfit. From scratch, every parameter must be learned from 25 images: the
+# network memorizes them, driving its training loss below the frozen model's (about
+# $2 \cdot 10^{-3}$ against $10^{-2}$), and learns features that generalize worse
+# (validation accuracy about 0.83 against 0.94). Training the head first means that
+# fine-tuning starts from a sensible head: a random head would send large, meaningless
+# gradients into the pretrained body and destroy its features in the first steps. The
+# body then gets a small learning rate so that the few labels adapt the features gently
+# instead of overwriting them (overfitting the 25 images, or forgetting what was learned
+# on 0-4). Here fine-tuning lowers the training loss further but leaves the validation
+# accuracy about where the new head put it (0.93 against 0.94): 25 labels add little to
+# the pretrained features, and the small learning rate keeps fine-tuning from doing harm.
 #
 # Marking guide: 1 point for transferable features with few trainable parameters against
-# overfitting from scratch; 1 point for head-first training and the small body learning
-# rate protecting the pretrained features.
+# memorizing the 25 images from scratch (lower training loss, worse validation accuracy);
+# 1 point for head-first training and the small body learning rate protecting the
+# pretrained features.
 
 # %% [markdown]
 # The training losses say little about the new digits (25 images are easily memorized);

@@ -432,25 +432,32 @@ scatter.legend()
 plt.show()
 
 # %% [markdown]
-# **Written question (2 points).** Read the loss curves and the scatter plot. Does a
-# discriminator loss close to $2 \log 2$ show that the generator has learned the data
-# distribution? Why are the mode coverage and the MMD better evidence than the losses?
+# **Written question (2 points).** Read the loss curves and the scatter plot. Do the losses
+# tell you how good the samples are? Would a discriminator loss of exactly $2 \log 2$ show
+# that the generator has learned the data distribution? Why are the mode coverage and the
+# MMD better evidence than the losses?
 
 # %% [markdown] written=2 grade_id="reading_gan_losses"
-# Model answer: no. $2 \log 2$ is the discriminator's loss when it outputs $\tfrac12$
-# everywhere; that is its optimum when the two distributions are equal, but the same value
-# appears whenever the current discriminator cannot separate them, e.g. because it is weak
-# or lags behind a generator that keeps moving. The two losses measure a game between two
-# networks that both change, so neither is a fixed objective that falls as the samples get
-# better; they oscillate. In particular a generator can collapse onto a few of the eight
-# modes and still fool the current discriminator there. Mode coverage (how many modes
-# receive samples, and what share of samples lies near a mode) and the MMD against held-out
-# data measure the samples themselves against the data, so they reveal missing modes and
-# spread-out samples that the losses hide.
+# Model answer: no. The curves do not fall like a training loss: after the first steps
+# the discriminator's loss stays around 1.2 to 1.3, below $2 \log 2 \approx 1.39$ (it can
+# still tell the samples apart a little), and drifts down while the generator's rises from
+# about 0.75 to 1.0, both noisy from step to step. Each loss is measured against an
+# opponent that keeps changing, so neither is a fixed objective that falls as the samples
+# get better. Even $2 \log 2$ would prove nothing: it is the discriminator's loss when it
+# outputs $\tfrac12$ everywhere, its optimum when the two distributions are equal, but the
+# same value appears whenever the current discriminator cannot separate them, e.g.
+# because it is weak or lags behind the generator; a generator collapsed onto a few modes
+# can fool it there. The scatter plot shows what the losses hide: all eight modes receive
+# samples, but about a fifth of the samples (0.78 near a mode) lie away from the modes,
+# strung along the ring between them. Mode coverage (how many modes receive samples, and
+# what share lies near a mode) and the MMD against held-out data (here 0.027, against 0.002
+# between two samples of the data) measure the samples themselves against the data, so
+# they reveal missing modes and stray samples.
 #
-# Marking guide: 1 point for why $2 \log 2$ is not proof of success (the discriminator's
-# confusion, a moving two-player game); 1 point for the sample-based measures revealing
-# mode collapse or poor samples.
+# Marking guide: 1 point for why the losses, and $2 \log 2$ in particular, are no proof of
+# success (a moving two-player game; the value only reflects the current discriminator's
+# confusion); 1 point for the sample-based measures revealing what the losses hide (mode
+# collapse, or here the samples between the modes).
 
 # %% [markdown]
 # ## 4. A denoising diffusion model
