@@ -448,6 +448,8 @@ plt.show()
 # %% [markdown]
 # The training losses say little about the new digits (25 images are easily memorized);
 # the validation accuracy does. How does the advantage depend on the number of labels?
+# Each point below is one draw of the labelled images, so a difference of a few points
+# between two curves can be the luck of that draw (the grader averages five draws).
 
 # %%
 counts = [2, 5, 10, 20]
