@@ -447,3 +447,26 @@ def test_a_folder_with_a_folder_mounted_beneath_it_is_not_made_private(tmp_path)
 
     assert confine._mounts_beneath("/")  # /proc at least
     assert not confine._mounts_beneath(str(tmp_path))
+
+
+DRAWS = """import random
+import numpy as np
+import torch
+
+def draws():
+    return [random.random(), float(np.random.rand()), torch.rand(2, dtype=torch.float64).tolist()]
+"""
+
+
+def test_every_call_starts_from_python_numpy_and_torch_seeded_with_zero():
+    import random
+
+    import torch
+
+    with loaded(Program([Cell("draws", DRAWS, ["draws"])]), Limits(), launch.detect_isolation()) as student:
+        first, second = student.draws(), student.draws()
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    expected = [random.random(), float(np.random.rand()), torch.rand(2, dtype=torch.float64).tolist()]
+    assert first == second == expected
