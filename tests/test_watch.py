@@ -8,7 +8,7 @@ import pytest
 
 from autograder.course import Limits
 from autograder.grading.program import Cell, Program
-from autograder.sandbox import launch
+from autograder.sandbox import launch, watch
 from autograder.student.checks import assert_no_overflow, assert_unchanged
 
 from conftest import loaded
@@ -106,3 +106,11 @@ def test_arguments_changed_in_place_are_named(student, grader, call, changed):
             assert_unchanged(grader, "the update rule")
     else:
         assert_unchanged(grader, "the update rule")
+
+
+def test_arguments_are_named_by_each_function_even_one_redefined_under_the_same_name():
+    namespace: dict = {}
+    exec("def f(a, b):\n    pass\n", namespace)
+    assert [name for name, _ in watch.argument_names(namespace["f"], [1, 2], {})] == ["a", "b"]
+    exec("def f(x, *rest):\n    pass\n", namespace)
+    assert [name for name, _ in watch.argument_names(namespace["f"], [1, 2], {})] == ["x", "rest[0]"]

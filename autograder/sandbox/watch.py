@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
+import weakref
 
 SILENCING = ("ignore", "warn", "print", "log")
 WATCHED = ("divide", "over", "invalid")
@@ -119,7 +121,7 @@ def changes(before, after, where: str) -> list[str]:
 def argument_names(function, args: list, kwargs: dict) -> list[tuple[str, object]]:
     """(name, value) of every argument of a call, named as the function names them."""
     try:
-        bound = inspect.signature(function).bind(*args, **kwargs)
+        bound = _signature(function).bind(*args, **kwargs)
     except (TypeError, ValueError):
         return [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
     named = []
@@ -132,3 +134,17 @@ def argument_names(function, args: list, kwargs: dict) -> list[tuple[str, object
         else:
             named.append((name, value))
     return named
+
+
+_SIGNATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> its signature
+
+
+def _signature(function) -> inspect.Signature:
+    """``inspect.signature(function)``, kept for plain functions (hashed by identity, so no
+    student code runs to look one up): finding it takes most of the worker's time per call."""
+    if type(function) is not types.FunctionType:
+        return inspect.signature(function)
+    found = _SIGNATURES.get(function)
+    if found is None:
+        found = _SIGNATURES[function] = inspect.signature(function)
+    return found

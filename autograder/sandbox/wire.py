@@ -20,6 +20,7 @@ surrogate replaced by U+FFFD, so that every writer can encode it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import select
@@ -194,7 +195,7 @@ def _decode_array(data: dict, buffers: list) -> np.ndarray:
     if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
         raise ProtocolError(f"invalid array shape {shape!r}")
     raw = _buffer(data, buffers)
-    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(raw):
+    if math.prod(shape) * dtype.itemsize != len(raw):
         raise ProtocolError(f"array of shape {tuple(shape)} and dtype {dtype} does not match "
                             f"its {len(raw)} bytes")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
