@@ -33,6 +33,7 @@ from typing import NoReturn
 from autograder.course import ConfigError, Limits, find_course_root, load_course
 from autograder.grading.grade import Rubric, grade_submission
 from autograder.grading.program import defined_names, is_answer
+from autograder.grading.proxy import stated_limits
 from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import RubricError
 from autograder.publishing.report import submission_table
@@ -77,9 +78,7 @@ class Report:
             ("" if self.sandboxed else f"\n{UNSANDBOXED}")
 
     def _limits(self) -> str:
-        return (f"Limits, the same in grading: {self.limits.time_per_test:g} s per test (wall clock), "
-                f"{self.limits.memory_mb} MB of memory; a function that runs past more than half of a "
-                "test's limit without finishing is not called again.")
+        return stated_limits(self.limits)
 
     def _written(self) -> str:
         return ("Written questions, graded by people (not here): "

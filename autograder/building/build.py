@@ -12,12 +12,14 @@ import ast
 import logging
 import shutil
 import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
 
 from autograder.course import PUBLIC_TESTS, Course, Layout, Limits
 from autograder.building.notebook import TemplateError, carried_cells, nbgrader_metadata, source_notebook
+from autograder.grading.proxy import stated_limits
 
 PUBLIC_FILES = [PUBLIC_TESTS]
 
@@ -77,9 +79,8 @@ def check_carried(course: Course, assignment_id: str, template: Path) -> None:
 
 SELF_CHECK = """\
 # Check your work: the public tests, graded as the grader grades them, on the answers this
-# kernel last ran (run your answer cells first; nothing needs saving). Each test may run
-# {seconds:g} s and use {memory} MB, here as in grading; a function that runs past more than
-# half of that without finishing is not called again.
+# kernel last ran (run your answer cells first; nothing needs saving).
+{limits}
 from autograder.selfcheck import self_check
 
 self_check({assignment!r}, {notebook!r})"""
@@ -88,8 +89,8 @@ self_check({assignment!r}, {notebook!r})"""
 def self_check_cell(assignment_id: str, notebook: str, limits: Limits) -> nbformat.NotebookNode:
     """The locked last cell of every notebook: the public tests on the kernel's answers, and
     the limits they run under (the grader's)."""
-    cell = nbformat.v4.new_code_cell(SELF_CHECK.format(assignment=assignment_id, notebook=notebook,
-                                                       seconds=limits.time_per_test, memory=limits.memory_mb))
+    stated = "\n".join(f"# {line}" for line in textwrap.wrap(stated_limits(limits), 88))
+    cell = nbformat.v4.new_code_cell(SELF_CHECK.format(assignment=assignment_id, notebook=notebook, limits=stated))
     cell.metadata["nbgrader"] = nbgrader_metadata("self_check", solution=False)
     cell.id = "self_check"
     return cell

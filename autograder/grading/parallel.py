@@ -3,7 +3,6 @@ at a time on one core, and the one function every such process (local or on a cl
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import multiprocessing
@@ -80,17 +79,7 @@ def warm_modules(rubric: Rubric) -> list[str]:
     sources = [path.read_text() for path in [*rubric.test_files, *rubric.reference_modules()]]
     sources += ["".join(cell.get("source", "")) for cells in rubric.instructor.values()
                 for cell in cells if is_setup(cell)]
-    imported = set()
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                imported.add(node.module.split(".")[0])
+    imported = {name.split(".")[0] for source in sources for name in launch.imported_modules(source)}
     return ENGINE_MODULES + [name for name in HEAVY_MODULES if name in imported]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from autograder.sandbox.launch import imported_modules
+
 SETUP_TAG = "setup"
 
 
@@ -38,19 +40,7 @@ class Program:
     def preload_modules(self) -> tuple[str, ...]:
         """Modules the instructor's setup cells import (parsed, never run), plus what torch
         loads lazily on first use of an optimizer, so that a worker can import them early."""
-        names = []
-        for cell in self.cells:
-            if cell.answer:
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names += [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        names = [name for cell in self.cells if not cell.answer for name in imported_modules(cell.source)]
         if any(n == "torch" or n.startswith("torch.") for n in names):
             names.append("torch._dynamo")
         return tuple(dict.fromkeys(names))

@@ -22,6 +22,14 @@ from autograder.sandbox.pool import WorkerPool
 from autograder.student.checks import Opaque
 
 
+def stated_limits(limits: Limits) -> str:
+    """The limits a submission runs under, and what ``Controls`` does past them, as students
+    read them (in the self-check cell and its report)."""
+    return (f"Each test may run {limits.time_per_test:g} s and use {limits.memory_mb} MB, here as "
+            "in grading; a function that runs past more than half of that without finishing is "
+            "not called again.")
+
+
 class Controls:
     """The grader's controls over one submission; ``student`` is the proxy tests use.
 

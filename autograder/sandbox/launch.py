@@ -244,13 +244,14 @@ def _link_package(folder: str, published: tuple[str, ...] | None) -> None:
     """``folder``: links to the worker-visible parts of the package; unless ``published`` is
     None, its published folder holds links to the package and the ``published`` modules alone."""
     os.mkdir(folder)
-    for name in WORKER_VISIBLE:
-        os.symlink(PACKAGE_DIR / name, os.path.join(folder, name))
     source = PACKAGE_DIR.joinpath(*PUBLISHED)
-    if published is None or not source.is_dir():
+    filtered = published is not None and source.is_dir()
+    for name in WORKER_VISIBLE:
+        if not (filtered and name == PUBLISHED[0]):
+            os.symlink(PACKAGE_DIR / name, os.path.join(folder, name))
+    if not filtered:
         return
-    parent = os.path.join(folder, *PUBLISHED[:-1])
-    os.unlink(parent)  # the link to the whole of student/: its entries one by one instead
+    parent = os.path.join(folder, *PUBLISHED[:-1])  # student/, entry by entry
     os.mkdir(parent)
     for entry in os.listdir(source.parent):
         if entry != PUBLISHED[-1]:
@@ -258,6 +259,22 @@ def _link_package(folder: str, published: tuple[str, ...] | None) -> None:
     os.mkdir(os.path.join(parent, PUBLISHED[-1]))
     for name in _published_files(published):
         os.symlink(source / name, os.path.join(parent, PUBLISHED[-1], name))
+
+
+def imported_modules(source: str) -> list[str]:
+    """The modules ``source`` imports absolutely (parsed, never run): ``a.b`` for ``import
+    a.b``; ``a.b`` and ``a.b.c`` for ``from a.b import c``; none if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
 
 
 def visible_published(preload: tuple[str, ...]) -> tuple[str, ...]:
@@ -273,15 +290,9 @@ def visible_published(preload: tuple[str, ...]) -> tuple[str, ...]:
             continue
         found.append(name)
         try:
-            tree = ast.parse(path.read_text())
-        except (OSError, SyntaxError, ValueError):
+            imported = imported_modules(path.read_text())
+        except OSError:
             continue
-        imported = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                imported += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         pending += [m for m in imported if m.startswith(PUBLISHED_PACKAGE + ".")]
     return tuple(sorted(found))
 
