@@ -10,8 +10,9 @@ The rubric's public part comes from the installed kit (``autograder/public``, wr
 
 A self-check runs the student's own code on the student's own machine, so by default it needs
 no sandbox against the student: the answers load in a plain child process under the course's
-resource limits (``PLAIN``), started while the grader collects the tests, and the report says
-so. ``sandbox=True`` (``course check --sandbox``) grades in the strongest isolation here
+resource limits (``PLAIN``), forked from the student's check server (``sandbox/warm``, which the
+first check starts and which keeps the imports warm for the next) while the grader collects
+the tests, and the report says so. ``sandbox=True`` (``course check --sandbox``) grades in the strongest isolation here
 instead, for a notebook someone else wrote. Either way the worker, the tests and the scores
 are those of ``course grade``.
 """
@@ -158,7 +159,7 @@ def _grade(rubric: Rubric, folder: Path, given: dict[str, Path], sandbox: bool =
     files = {n: p if p.exists() else None for n, p in files.items()}
     if sandbox:
         return grade_submission(rubric, next(iter(given)), files)
-    pool = WorkerPool(spares=False)
+    pool = WorkerPool(spares=False, served=True)
     try:
         return grade_submission(rubric, next(iter(given)), files, PLAIN, pool)
     finally:

@@ -1,7 +1,11 @@
 """How long one submission takes, as the student and a CI job see it: the wall time of
 ``course check NOTEBOOK`` (public tests) and of ``course grade`` of one submission, each as a
 ratio to ``python -c "import torch"`` timed in the same run (median of ``--repeat`` runs of
-each, interleaved, so that a busy machine slows all three alike).
+each, interleaved, so that a busy machine slows all alike).
+
+A self-check forks its worker from the student's check server (``autograder.sandbox.warm``):
+``course check`` is timed three ways: the first check, which starts the server; a later one,
+served by it; and with servers turned off (``COURSE_WARM_SECONDS=0``), a worker of its own.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/latency.py [--assignment 01_regression] [--repeat 5]
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,13 +27,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE = {"course check": 4.2, "course grade": 5.8}  # ratios to import torch, from the docstring
+BEFORE = {"course grade": 5.8}  # ratios to import torch, from the docstring
+BEFORE.update(dict.fromkeys(["check, first", "check, served", "check, no server"], 4.2))
 
 
-def wall(argv: list[str]) -> float:
-    """Seconds ``argv`` takes, run from the repository root; it must exit 0."""
+def wall(argv: list[str], **env: str) -> float:
+    """Seconds ``argv`` takes, run from the repository root with ``env`` added; it must exit 0."""
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env})
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-2000:]}")
@@ -45,24 +51,31 @@ def main() -> None:
     course = [python, "-m", "autograder.cli"]
     wall(course + ["build", args.assignment, "--no-execute"])
     notebooks = sorted((ROOT / "build" / "source" / args.assignment).glob("*.ipynb"))
-    with tempfile.TemporaryDirectory(prefix="latency-") as out:
+    check = course + ["check", str(notebooks[0])]
+    with tempfile.TemporaryDirectory(prefix="latency-", dir="/tmp") as out:
+        servers = Path(out, "runtime")  # this run's own check servers, stopped by removing it
         commands = {
-            "import torch": [python, "-c", "import torch"],
-            "course check": course + ["check", str(notebooks[0])],
-            "course grade": course + ["grade", "-a", args.assignment, *map(str, notebooks), "-o", out],
+            "import torch": ([python, "-c", "import torch"], {}),
+            "check, first": (check, {}),
+            "check, served": (check, {}),
+            "check, no server": (check, {"COURSE_WARM_SECONDS": "0"}),
+            "course grade": (course + ["grade", "-a", args.assignment, *map(str, notebooks), "-o", out], {}),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
-            for name, argv in commands.items():
-                times[name].append(wall(argv))
+            shutil.rmtree(servers, ignore_errors=True)  # the first check starts a server
+            servers.mkdir(mode=0o700)
+            for name, (argv, env) in commands.items():
+                times[name].append(wall(argv, XDG_RUNTIME_DIR=str(servers), **env))
+        shutil.rmtree(servers, ignore_errors=True)
     torch = statistics.median(times["import torch"])
     print(f"{args.assignment}'s reference; median of {args.repeat} runs; {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'command':<14} {'median (s)':>10} {'range (s)':>12} {'vs import torch':>16} {'before':>8}")
+    print(f"{'command':<16} {'median (s)':>10} {'range (s)':>12} {'vs import torch':>16} {'before':>8}")
     for name, seconds in times.items():
         median = statistics.median(seconds)
         before = f"{BEFORE[name]:.1f}x" if name in BEFORE else "-"
-        print(f"{name:<14} {median:10.2f} {min(seconds):5.2f}-{max(seconds):<6.2f} {median / torch:15.2f}x "
+        print(f"{name:<16} {median:10.2f} {min(seconds):5.2f}-{max(seconds):<6.2f} {median / torch:15.2f}x "
               f"{before:>8}")
 
 

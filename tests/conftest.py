@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,15 @@ COURSE = load_course(ROOT)
 ASSIGNMENTS = [a.id for a in COURSE.assignments]
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Self-checks fork their workers from a check server (autograder.sandbox.warm): this process's
+# servers live in a folder of its own (short: it holds sockets), removed at the end, which stops them.
+CHECK_SERVERS = tempfile.mkdtemp(prefix="xdg-", dir="/tmp" if os.path.isdir("/tmp") else None)
+os.environ["XDG_RUNTIME_DIR"] = CHECK_SERVERS
+os.environ.setdefault("COURSE_WARM_SECONDS", "120")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CHECK_SERVERS, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

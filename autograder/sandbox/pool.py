@@ -24,9 +24,10 @@ import shutil
 import socket
 import subprocess
 import warnings
+from pathlib import Path
 
 from autograder.course import Limits
-from autograder.sandbox import launch
+from autograder.sandbox import launch, warm
 from autograder.sandbox.client import PRELOAD_SECONDS, Worker
 from autograder.sandbox.processes import ForkedChild, Sandboxed
 
@@ -37,7 +38,8 @@ class ZygoteError(RuntimeError):
 
 class Zygote:
     """A warm process in a sandbox (``autograder.sandbox.zygote``) that forks a fresh worker per
-    request: each submission then pays a fork, not a Python start and a torch import."""
+    request: each submission then pays a fork, not a Python start and a torch import. Started
+    for this grader, or, with ``served``, a student's check server that outlives it."""
 
     def __init__(self, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]):
         self.isolation = isolation
@@ -46,13 +48,29 @@ class Zygote:
                                         published=self.published)
         self.workdir, self.base = command.workdir, launch.zygote_base(isolation, command)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = Sandboxed(command.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, env=command.env, cwd=command.workdir,
-                                 start_new_session=True)
+        self.process: Sandboxed | None = Sandboxed(
+            command.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=command.env, cwd=command.workdir, start_new_session=True)
         theirs.close()
-        self.names = itertools.count(1)
+        self.names = (f"worker-{n}" for n in itertools.count(1))
         self.ready = False
+        self.server: Path | None = None
         self._send({"op": "preload", "base": self.base, "modules": list(preload)})
+
+    @classmethod
+    def served(cls, path: Path, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]) -> "Zygote":
+        """A connection to this user's check server at ``path`` (``autograder.sandbox.warm``),
+        started if none runs there. Its folder and process are the server's: closing leaves both."""
+        zygote = cls.__new__(cls)
+        zygote.isolation, zygote.published = isolation, launch.visible_published(preload)
+        zygote.workdir = zygote.base = None  # told by the server's greeting
+        zygote.process, zygote.server, zygote.ready = None, path, False
+        zygote.names = (f"worker-{os.getpid()}-{n}" for n in itertools.count(1))  # its folder is shared
+        try:
+            zygote.control = warm.connect(path, isolation, tmp_bytes, preload)
+        except OSError as error:
+            raise ZygoteError(f"no check server: {error}") from None
+        return zygote
 
     def _send(self, message: dict, fds: list[int] = ()) -> None:
         try:
@@ -73,6 +91,8 @@ class Zygote:
 
     def _last_words(self) -> str:
         """The end of what the (ended) zygote printed."""
+        if self.process is None:
+            return f"see {self.server.with_suffix('.log')}"
         self.process.kill_tree()
         try:
             _, printed = self.process.communicate(timeout=10)
@@ -82,21 +102,26 @@ class Zygote:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process is None or self.process.poll() is None
 
     def poll_ready(self) -> bool:
         """Whether the zygote has done its imports (reads its answer if it is waiting)."""
         if not self.ready and select.select([self.control], [], [], 0)[0]:
-            self._receive(0)
-            self.ready = True
+            self._greeted(0)
         return self.ready
+
+    def _greeted(self, timeout: float) -> None:
+        """Read the answer to the first message (a server's greeting names its folder)."""
+        greeting, _ = self._receive(timeout)
+        if self.process is None:
+            self.workdir = self.base = str(greeting["base"])
+        self.ready = True
 
     def fork(self, limits: Limits, files: dict[str, str]) -> Worker:
         """A fresh worker, confined like any worker, with ``files`` copied into its folder."""
         if not self.ready:  # the zygote answers its first message once its imports are done
-            self._receive(PRELOAD_SECONDS)
-            self.ready = True
-        name = f"worker-{next(self.names)}"
+            self._greeted(PRELOAD_SECONDS)
+        name = next(self.names)
         pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, exit status
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         opened = [open(path, "rb") for path in files.values()]
@@ -123,6 +148,8 @@ class Zygote:
 
     def kill(self) -> None:
         self.control.close()
+        if self.process is None:  # a check server: it kills this connection's workers, if any
+            return
         self.process.kill_tree()
         try:
             self.process.wait(timeout=10)
@@ -146,8 +173,10 @@ class WorkerPool:
     ``spares`` is off) so that starting Python and importing NumPy and PyTorch overlaps with
     grading the submission before."""
 
-    def __init__(self, spares: bool = True):
-        self.spares = spares
+    def __init__(self, spares: bool = True, served: bool = False):
+        """``served``: a student's self-check pool, whose plain (tier C) CPU workers come from
+        the student's check server (``autograder.sandbox.warm``)."""
+        self.spares, self.served = spares, served
         self.waiting: dict[tuple, Worker] = {}  # spares
         self.early: dict[tuple, Worker] = {}  # prepared for one submission: at most one
         self.zygotes: dict[tuple, Zygote] = {}
@@ -181,7 +210,7 @@ class WorkerPool:
                     worker = zygote.fork(limits, files)
             except ZygoteError as error:
                 self._zygote_failed(kind, error)
-        else:
+        if worker is None and not self._forks(kind, device):
             worker = self._started(files, limits, isolation, device, preload)
         if worker is not None:
             if cells is not None:
@@ -227,7 +256,16 @@ class WorkerPool:
 
     def _forks(self, kind: tuple, device: str) -> bool:
         """Whether workers of ``kind`` come from a zygote."""
-        return self.forking and kind not in self.broken and launch.can_fork_workers(kind[1], device)
+        return self.forking and kind not in self.broken and (
+            launch.can_fork_workers(kind[1], device) or self._server(kind, device) is not None)
+
+    def _server(self, kind: tuple, device: str) -> Path | None:
+        """The socket of the check server whose forks are a self-check's workers of ``kind``
+        (even in tier C: the code is the student's own), if they may come from one."""
+        tmp_bytes, isolation, preload = kind
+        if self.served and isolation.tier == "limits" and device == "cpu":
+            return warm.address(isolation, tmp_bytes, preload)
+        return None
 
     def _zygote_failed(self, kind: tuple, error: ZygoteError) -> None:
         warnings.warn(f"starting workers one by one: {error}")
@@ -240,7 +278,9 @@ class WorkerPool:
         zygote = self.zygotes.get(kind)
         if zygote is None or not zygote.alive:
             self._stop_zygotes()
-            zygote = self.zygotes[kind] = Zygote(isolation, tmp_bytes, preload)
+            server = self._server(kind, "cpu")
+            zygote = self.zygotes[kind] = (Zygote.served(server, isolation, tmp_bytes, preload) if server
+                                           else Zygote(isolation, tmp_bytes, preload))
         return zygote
 
     def _stop_zygotes(self) -> None:

@@ -11,6 +11,12 @@ beneath its base folder and forks. The child becomes an ordinary worker
 any student code. The reply carries a pidfd
 with which the grader kills the child; when the child ends, the zygote writes its exit
 code to the child's status pipe and removes its folder.
+
+As a check server (``--serve CONFIG``, for a student's self-checks: ``autograder.sandbox.warm``)
+it outlives the command that started it: its stdin is a listening socket, each connection
+(from the same user only) is greeted once the imports are done and then asks for workers as
+above, and it ends, removing its folder, once it has been idle for the configured time or its
+socket's path no longer leads to it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import sys
+import time
 
 PR_SET_PDEATHSIG = 1
 MAX_FDS = 64
@@ -135,16 +143,10 @@ def warm_up() -> None:
         model.load_state_dict(torch.load(buffer, weights_only=True))
 
 
-def main() -> None:
-    control = socket.socket(fileno=os.dup(0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(devnull, fd)
-    request, _ = receive(control)
-    if request is None:
-        return
-    base = request["base"]
-    for name in ["autograder.sandbox.worker", "autograder.sandbox.confine", *request.get("modules", [])]:
+def preload(modules: list[str], warm: bool = True) -> None:
+    """Import the worker's modules and ``modules`` (trusted: the setup cells' imports), warm
+    them up (with ``warm``), and freeze the heap so that children share it."""
+    for name in ["autograder.sandbox.worker", "autograder.sandbox.confine", *modules]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the setup cells will report it properly
@@ -153,36 +155,118 @@ def main() -> None:
 
     if confine.seccomp_available():
         import pyseccomp  # noqa: F401 - found now, before any child is confined
-    warm_up()
+    if warm:
+        warm_up()
     gc.freeze()  # a child's collections then skip, and so do not copy, the zygote's objects
-    reply(control, {"ok": True})
 
-    children: dict[int, tuple[int, int, str]] = {}  # pidfd -> (pid, status fd, folder)
-    while True:
-        ready, _, _ = select.select([control, *children], [], [])
-        for fd in ready:
-            if fd in children:
-                os.close(fd)
-                reap(*children.pop(fd))
-                continue
-            request, fds = receive(control)
-            if request is None:  # the grader is gone: so are its workers
-                for pidfd, (pid, status, folder) in children.items():
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                    reap(pid, status, folder)
+
+def same_user(connection: socket.socket) -> bool:
+    """Whether the process at the other end of ``connection`` runs as this one's user."""
+    _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return uid == os.getuid()
+
+
+def serve(base: str, controls: list[socket.socket], listener: socket.socket | None = None,
+          idle: float = 0, path: str = "") -> None:
+    """Fork a worker for each request on ``controls`` until none is left open; with a
+    ``listener``, greet and serve each new connection too, warm up once first idle (so that
+    the check that started it need not wait for that), and return once idle for ``idle``
+    seconds (no connection, no child) or once ``path`` leads to another socket or none."""
+    cold = listener is not None
+    children: dict[int, tuple[int, int, str, socket.socket]] = {}  # pidfd -> pid, status fd, folder, asker
+    inode = os.stat(path).st_ino if listener else None
+    since = time.monotonic()
+    while controls or children or listener:
+        ready, _, _ = select.select([*controls, *children, *([listener] if listener else [])], [], [],
+                                   1.0 if listener else None)
+        for item in ready:
+            if item is listener:
+                connection, _ = listener.accept()
+                if same_user(connection):
+                    reply(connection, {"ok": True, "base": base})
+                    controls.append(connection)
+                else:
+                    connection.close()
+            elif item in children:
+                os.close(item)
+                pid, status, folder, _ = children.pop(item)
+                reap(pid, status, folder)
+            else:
+                answer(base, item, controls, children)
+        if listener and not controls and not children:
+            if cold:
+                warm_up()
+                gc.freeze()
+                cold, since = False, time.monotonic()
+            if time.monotonic() - since > idle or not _leads_to(path, inode):
                 return
+        elif listener:
+            since = time.monotonic()
+
+
+def _leads_to(path: str, inode: int) -> bool:
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
+
+
+def answer(base: str, control: socket.socket, controls: list[socket.socket], children: dict) -> None:
+    """Serve one request on ``control``: fork a worker, or, when the asker is gone, kill and
+    reap the workers forked for it."""
+    request, fds = receive(control)
+    if request is None:  # the grader is gone: so are its workers
+        controls.remove(control)
+        control.close()
+        for pidfd in [fd for fd, child in children.items() if child[3] is control]:
+            pid, status, folder, _ = children.pop(pidfd)
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.close(pidfd)
+            reap(pid, status, folder)
+        return
+    try:
+        pid, pidfd, status, folder = fork_worker(base, request, fds)
+    except Exception as exc:  # noqa: BLE001 - the grader starts a worker another way
+        for fd in fds:
             try:
-                pid, pidfd, status, folder = fork_worker(base, request, fds)
-            except Exception as exc:  # noqa: BLE001 - the grader starts a worker another way
-                for fd in fds:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-                reply(control, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
-                continue
-            children[pidfd] = (pid, status, folder)
-            reply(control, {"ok": True}, [pidfd])
+                os.close(fd)
+            except OSError:
+                pass
+        reply(control, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    children[pidfd] = (pid, status, folder, control)
+    reply(control, {"ok": True}, [pidfd])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        return main_server(json.loads(sys.argv[2]))
+    control = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    request, _ = receive(control)
+    if request is None:
+        return
+    preload(request.get("modules", []))
+    reply(control, {"ok": True})
+    serve(request["base"], [control])
+
+
+def main_server(config: dict) -> None:
+    """A check server: detach from the starting command (which waits for this), import, serve."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    listener = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    try:
+        preload(config.get("modules", []), warm=False)
+        serve(config["base"], [], listener, float(config["idle"]), config["path"])
+    finally:  # a socket file left behind refuses connections: the next check starts a server
+        shutil.rmtree(config["base"], ignore_errors=True)
 
 
 if __name__ == "__main__":
