@@ -7,9 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -122,9 +120,10 @@ def test_a_class_run_leaves_nothing_behind(tier, classroom, tmp_path):
     """Not a worker's folder, not a zygote's, even from the grading processes of a pool."""
     if launch.detect_isolation(tier).tier != tier:
         pytest.skip(f"tier {tier} is unavailable here")
-    # a short path of its own: multiprocessing's forkserver puts a socket in TMPDIR, and a
-    # socket's path may not exceed 107 bytes (pytest's tmp_path under xdist can)
-    scratch = Path(tempfile.mkdtemp(prefix="class-run-", dir="/tmp"))
+    # a long path: multiprocessing's forkserver listens on a socket in a folder it makes in
+    # TMPDIR, where a socket's path (at most 107 bytes) would not fit: it goes to /tmp instead
+    scratch = tmp_path / ("long-" * 16)
+    scratch.mkdir()
     environment = {**os.environ, "TMPDIR": str(scratch), "COURSE_ISOLATION": tier}
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(ROOT), "grade", "-a", A,
                           str(classroom), "-o", str(tmp_path / "out"), "-j", "2"],

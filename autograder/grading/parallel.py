@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -20,6 +22,7 @@ from autograder.grading.results import SubmissionResult
 from autograder.grading.rubric import RubricError
 from autograder.sandbox import launch
 from autograder.sandbox.pool import WorkerPool
+from autograder.sandbox.warm import SOCKET_PATH_BYTES
 
 ENGINE_MODULES = ["numpy", "pytest", "autograder.grading.grade", "autograder.student.checks"]
 HEAVY_MODULES = ["torch"]  # warmed only for a rubric that imports them
@@ -90,5 +93,18 @@ def local_pool(workers: int, preload: list[str] = ENGINE_MODULES) -> Iterator[Ex
     pays their start-up again."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload)
+    _short_socket_folder()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield pool
+
+
+def _short_socket_folder() -> None:
+    """multiprocessing's forkserver listens on a socket in this process's multiprocessing
+    folder (made in TMPDIR once): where TMPDIR is too long a path for a socket's, make that
+    folder in /tmp instead."""
+    if len(os.fsencode(tempfile.gettempdir())) + 40 > SOCKET_PATH_BYTES and os.path.isdir("/tmp"):
+        saved, tempfile.tempdir = tempfile.tempdir, "/tmp"
+        try:
+            multiprocessing.util.get_temp_dir()
+        finally:
+            tempfile.tempdir = saved
