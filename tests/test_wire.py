@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ def roundtrip(value):
     data = wire.encode(value, buffers, lambda v: (_ for _ in ()).throw(TypeError(type(v))))
     read, write = os.pipe()
     wire.send(write, {"value": data}, buffers)
-    header, raw = wire.receive(read, deadline=None)
+    header, raw = wire.receive(wire.Reader(read), deadline=None)
     os.close(read), os.close(write)
     return wire.decode(header["value"], raw, lambda tag: tag)
 
@@ -90,13 +91,30 @@ def test_receive_honours_the_deadline_and_size_limit():
 
     read, write = os.pipe()
     with pytest.raises(wire.TimedOut):
-        wire.receive(read, deadline=time.monotonic() + 0.05)
+        wire.receive(wire.Reader(read), deadline=time.monotonic() + 0.05)
     wire.send(write, {"x": 1}, [b"a" * 100])
     with pytest.raises(wire.ProtocolError):
-        wire.receive(read, deadline=time.monotonic() + 1, max_bytes=10)
+        wire.receive(wire.Reader(read), deadline=time.monotonic() + 1, max_bytes=10)
     os.close(read), os.close(write)
     read, write = os.pipe()
     os.close(write)
     with pytest.raises(wire.PeerGone):
-        wire.receive(read, deadline=time.monotonic() + 1)
+        wire.receive(wire.Reader(read), deadline=time.monotonic() + 1)
     os.close(read)
+
+
+def test_a_reader_keeps_the_bytes_of_the_next_messages_for_them():
+    """Messages sent back to back arrive whole and in order, however the reads split them:
+    small ones in one read, an array larger than a read's chunk across many."""
+    read, write = os.pipe()
+    big = np.arange(300_000, dtype=np.float64)  # 2.4 MB: written while the reader reads
+    messages = [({"n": 1}, []), ({"n": 2}, [b"xy"]), ({"n": 3}, [memoryview(big).cast("B")]), ({"n": 4}, [])]
+    writer = threading.Thread(target=lambda: [wire.send(write, h, b) for h, b in messages])
+    writer.start()
+    reader = wire.Reader(read)
+    received = [wire.receive(reader, deadline=None) for _ in messages]
+    writer.join()
+    assert [h["n"] for h, _ in received] == [1, 2, 3, 4] and received[1][1] == [b"xy"]
+    assert np.array_equal(np.frombuffer(received[2][1][0], dtype=np.float64), big)
+    assert not reader.pending
+    os.close(read), os.close(write)

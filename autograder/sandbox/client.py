@@ -56,6 +56,7 @@ class Worker:
         writes, as this process sees it (None where it cannot)."""
         self.process, self.limits, self.policy, self.device = process, limits, policy, device
         self.workdir, self.cgroup, self.folder = workdir, memory_cgroup, folder
+        self.replies = wire.Reader(process.stdout.fileno())
         self.output = bytearray()
         self.dropped = 0
         self.drain = threading.Thread(target=self._drain, daemon=True)
@@ -79,6 +80,8 @@ class Worker:
         process = Sandboxed(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=command.env, cwd=command.workdir,
                             start_new_session=True)
+        for pipe in (process.stdin, process.stdout):
+            wire.widen(pipe.fileno())
         worker = cls(process, limits, command.policy, device, command.workdir, memory, command.workdir)
         if preload:
             worker.preloading = worker._send({"op": "preload", "modules": list(preload)}, [])
@@ -153,7 +156,7 @@ class Worker:
         """The next reply to message ``number``, skipping replies to earlier ones."""
         try:
             while True:
-                reply, buffers = wire.receive(self.process.stdout.fileno(), deadline, self.limits.result_bytes)
+                reply, buffers = wire.receive(self.replies, deadline, self.limits.result_bytes)
                 if reply.get("id") == number:
                     return reply, buffers
         except wire.TimedOut:

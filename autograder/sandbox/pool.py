@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 
 from autograder.course import Limits
-from autograder.sandbox import launch, warm
+from autograder.sandbox import launch, warm, wire
 from autograder.sandbox.client import PRELOAD_SECONDS, Worker
 from autograder.sandbox.processes import ForkedChild, Sandboxed
 
@@ -123,6 +123,8 @@ class Zygote:
             self._greeted(PRELOAD_SECONDS)
         name = next(self.names)
         pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, exit status
+        for _, write in pipes[:2]:
+            wire.widen(write)
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         opened = [open(path, "rb") for path in files.values()]
         try:

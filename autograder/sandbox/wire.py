@@ -19,6 +19,7 @@ surrogate replaced by U+FFFD, so that every writer can encode it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -251,13 +252,49 @@ def _write_all(fd: int, parts: list) -> None:
                 views[0], written = views[0][written:], 0
 
 
-def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) -> tuple[dict, list]:
-    """Read one message from ``fd``; raise ``TimedOut`` once ``time.monotonic()`` passes it."""
-    (length,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
+def widen(fd: int) -> None:
+    """Let the pipe of ``fd`` hold 1 MiB (the most an unprivileged process may ask for by
+    default) instead of 64 KiB, so that a message of arrays is written in one go rather
+    than a 64 KiB part per wake-up of its reader; left as it is where that is refused."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+class Reader:
+    """The messages on one file descriptor, read in chunks of up to 1 MiB: a small message
+    costs one system call (and one wait), and bytes of the next wait for it here."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pending = bytearray()
+
+    def exact(self, n: int, deadline: float | None) -> bytes:
+        """The next ``n`` bytes; ``TimedOut`` once ``time.monotonic()`` passes ``deadline``."""
+        while len(self.pending) < n:
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([self.fd], [], [], wait)[0]:
+                    raise TimedOut()
+            chunk = os.read(self.fd, min(max(n - len(self.pending), self.CHUNK), 1 << 20))
+            if not chunk:
+                raise PeerGone()
+            self.pending += chunk
+        data = bytes(self.pending[:n])
+        del self.pending[:n]
+        return data
+
+
+def receive(reader: Reader, deadline: float | None = None, max_bytes: int = 1 << 40) -> tuple[dict, list]:
+    """Read one message; raise ``TimedOut`` once ``time.monotonic()`` passes ``deadline``."""
+    (length,) = struct.unpack(">Q", reader.exact(8, deadline))
     if length > MAX_HEADER_BYTES:
         raise ProtocolError(f"message header of {length} bytes is too large")
     try:
-        header = loads(_read_exact(fd, length, deadline).decode())
+        header = loads(reader.exact(length, deadline).decode())
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ProtocolError(f"message header is not JSON: {type(error).__name__}: {error}") from None
     sizes = header.get("buffers") if type(header) is dict else None
@@ -265,7 +302,7 @@ def receive(fd: int, deadline: float | None = None, max_bytes: int = 1 << 40) ->
         raise ProtocolError("message header lists no valid buffer sizes")
     if sum(sizes) > max_bytes:
         raise ProtocolError(f"message of {sum(sizes)} bytes exceeds the limit of {max_bytes} bytes")
-    return header, [_read_exact(fd, n, deadline) for n in sizes]
+    return header, [reader.exact(n, deadline) for n in sizes]
 
 
 def loads(text: str) -> Any:
@@ -284,18 +321,3 @@ def valid_unicode(data: Any) -> Any:
     if type(data) is dict:
         return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
     return data
-
-
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks, remaining = [], n
-    while remaining:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise TimedOut()
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            raise PeerGone()
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)

@@ -201,7 +201,8 @@ def main() -> None:
     def answer(header: dict, reply: dict, buffers: list = ()) -> None:
         wire.send(proto_out, dict(reply, id=header.get("id")), list(buffers))
 
-    header, _ = wire.receive(proto_in)
+    reader = wire.Reader(proto_in)
+    header, _ = wire.receive(reader)
     if header.get("op") == "preload":  # trusted module names, imported before any student code
         for name in header.get("modules", []):
             try:
@@ -209,7 +210,7 @@ def main() -> None:
             except Exception:  # noqa: BLE001 - the setup cells will report it properly
                 pass
         answer(header, {"ok": True})
-        header, _ = wire.receive(proto_in)
+        header, _ = wire.receive(reader)
     try:
         report = enter_sandbox(header)
     except Exception as exc:  # noqa: BLE001 - reported before any student code runs
@@ -226,7 +227,7 @@ def main() -> None:
 
     while True:
         try:
-            header, buffers = wire.receive(proto_in)
+            header, buffers = wire.receive(reader)
         except wire.PeerGone:
             return
         try:
