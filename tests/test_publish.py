@@ -19,7 +19,7 @@ from autograder.building.build import BuildError, build
 from autograder.building.kit import write_kit
 from autograder.building.notebook import BEGIN, source_notebook
 from autograder.building.publish import (PublishError, carried_names, module_source, publish,
-                                         published_names, read_record, stale_modules, window_closes)
+                                         published_names, read_record, stale_modules)
 from autograder.course import LatePolicy, load_course
 from autograder.grading.grade import Rubric, grade_submission
 from autograder.grading.late import Deadline
@@ -58,16 +58,17 @@ def test_the_window_closes_after_the_latest_extension_the_grace_and_the_capped_p
         "late_policy": LatePolicy(percent_per_day=10, max_percent=30, grace_minutes=15),
         "assignments": [a.model_copy(update={"extensions": {"alice": extended}}) if a.id == A03 else a
                         for a in COURSE.assignments]})
-    assert window_closes(course, A03) == extended + dt.timedelta(days=3, minutes=15)
-    assert window_closes(course, A03) == Deadline.for_assignment(course, A03).window_closes()  # late.py's
-    assert window_closes(COURSE, A03) == assignment.due  # no per-day penalty and no grace here
+    assert Deadline.for_assignment(course, A03).window_closes() == extended + dt.timedelta(days=3, minutes=15)
+    # no per-day penalty and no grace here
+    assert Deadline.for_assignment(COURSE, A03).window_closes() == assignment.due
 
 
 def test_the_committed_course_publishes_only_recorded_assignments_after_their_window():
     record = read_record(COURSE.layout)
     for assignment, publication in record.items():
         published_at = dt.datetime.fromisoformat(publication["published_at"])
-        assert publication["forced"] or published_at >= window_closes(COURSE, assignment), assignment
+        closes = Deadline.for_assignment(COURSE, assignment).window_closes()
+        assert publication["forced"] or published_at >= closes, assignment
     modules = {COURSE.layout.published_file(a).name for a in record} | {"__init__.py"}
     assert {p.name for p in COURSE.layout.published_dir.glob("*.py")} == modules
     assert stale_modules(COURSE) == []
@@ -76,7 +77,7 @@ def test_the_committed_course_publishes_only_recorded_assignments_after_their_wi
 def test_publishing_before_the_window_closes_is_refused_with_the_date(tmp_path):
     root = copy_course(tmp_path)
     course = load_course(root)
-    closes = window_closes(course, A03)
+    closes = Deadline.for_assignment(course, A03).window_closes()
     with pytest.raises(PublishError, match=f"from {closes:%Y-%m-%d %H:%M}.*--force"):
         publish(course, A03, now=closes - dt.timedelta(minutes=1))
     assert not course.layout.published_record.exists() and not course.layout.published_file(A03).exists()
@@ -90,7 +91,7 @@ def test_publishing_before_the_window_closes_is_refused_with_the_date(tmp_path):
 
 def test_force_publishes_early_only_what_later_notebooks_carry_over_and_what_it_needs(tmp_path):
     course = load_course(copy_course(tmp_path))
-    early = window_closes(course, A02) - dt.timedelta(days=1)
+    early = Deadline.for_assignment(course, A02).window_closes() - dt.timedelta(days=1)
     path = publish(course, A02, force=True, now=early)
     assert path == course.root / "autograder" / "student" / "published" / "a02_activations_losses.py"
     assert read_record(course.layout) == {A02: {"published_at": early.isoformat(timespec="seconds"), "forced": True}}
@@ -116,7 +117,7 @@ def test_03_asks_for_02_s_functions_until_02_is_published_then_imports_them(tmp_
     course = load_course(root)
     assert carried_names(course, A02)[A03] == ["relu_forward", "relu_backward", "log_softmax",
                                                "softmax_cross_entropy"]
-    publish(course, A02, now=window_closes(course, A02))
+    publish(course, A02, now=Deadline.for_assignment(course, A02).window_closes())
     build(course, [A03])
     nb = nbformat.read(root / "release" / A03 / "backprop.ipynb", as_version=4)
     cells = {c.metadata.nbgrader.grade_id: c for c in nb.cells}
@@ -137,7 +138,7 @@ def test_release_of_05_asks_for_a_paste_before_publication_and_imports_after(tmp
     before = carried_05(root)
     for grade_id in CARRIED_05:
         assert is_answer(before[grade_id]) and "raise NotImplementedError()" in before[grade_id].source
-    publish(course, A03, now=window_closes(course, A03))  # the moment the window closes
+    publish(course, A03, now=Deadline.for_assignment(course, A03).window_closes())  # the moment the window closes
     build(course, [A05])
     after = carried_05(root)
     for grade_id, names in (("affine_from_03", "affine_forward, affine_backward"),
@@ -153,7 +154,7 @@ def test_release_of_05_asks_for_a_paste_before_publication_and_imports_after(tmp
 def test_the_build_refuses_a_carried_cell_from_a_later_assignment_or_a_stale_module(tmp_path):
     root = copy_course(tmp_path)
     course = load_course(root)
-    publish(course, A03, now=window_closes(course, A03))
+    publish(course, A03, now=Deadline.for_assignment(course, A03).window_closes())
     module = course.layout.published_file(A03)
     assert stale_modules(course) == []
     module.write_text(module.read_text().replace("def affine_backward(", "def renamed_backward("))
@@ -169,7 +170,7 @@ def test_the_build_refuses_a_carried_cell_from_a_later_assignment_or_a_stale_mod
 def test_the_kit_ships_published_modules_only_and_the_scan_flags_an_unpublished_one(tmp_path):
     root = copy_course(tmp_path, "reference", "release", "autograder")
     course = load_course(root)
-    publish(course, A03, now=window_closes(course, A03))
+    publish(course, A03, now=Deadline.for_assignment(course, A03).window_closes())
     stray = course.layout.published_file(A04)  # in the engine's folder, but 04 is not published
     stray.write_text(module_source(course, A04, ["step_decay", "exponential_decay"]))
     kit = write_kit(course, [A05], tmp_path / "kit")
@@ -263,7 +264,7 @@ def test_a_notebook_graded_after_its_own_publication_cannot_import_its_published
     instead of holding code earns none of their tests."""
     root = copy_course(tmp_path, "autograder", "reference", "release")
     course = load_course(root)
-    publish(course, A03, now=window_closes(course, A03))
+    publish(course, A03, now=Deadline.for_assignment(course, A03).window_closes())
     monkeypatch.setattr(launch, "PACKAGE_DIR", root / "autograder")
     template = course.layout.template(A03, "backprop")
     nb = source_notebook(template, A03, dict(course.assignment(A03).thresholds))

@@ -38,12 +38,6 @@ class PublishError(BuildError):
     """An assignment cannot be published (yet)."""
 
 
-def window_closes(course: Course, assignment_id: str) -> dt.datetime:
-    """When the assignment's late window closes for every student (``Deadline.window_closes``:
-    its latest due date, extensions included, plus the late policy's window)."""
-    return Deadline.for_assignment(course, assignment_id).window_closes()
-
-
 def read_record(layout: Layout) -> dict[str, dict]:
     """Assignment id -> {published_at, forced} from ``published.yml`` (empty when absent)."""
     path = layout.published_record
@@ -171,7 +165,7 @@ def publish(course: Course, assignment_id: str, force: bool = False,
         raise PublishError(f"no notebook carries code over from {assignment_id} (cells marked "
                            f'carried="{assignment_id}"): there is nothing to publish')
     now = now or dt.datetime.now(dt.timezone.utc)
-    closes = window_closes(course, assignment_id)
+    closes = Deadline.for_assignment(course, assignment_id).window_closes()
     if now < closes and not force:
         raise PublishError(f"{assignment_id} may be published from {closes:%Y-%m-%d %H:%M %Z} on, when "
                            "its due date (extensions included) and late window have passed; "
