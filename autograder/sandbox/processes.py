@@ -32,12 +32,14 @@ class ForkedChild:
         self.stderr = os.fdopen(stderr, "rb")
         self.status, self.pidfd = status, pidfd
         self.returncode: int | None = None
+        self.killed = False  # SIGKILL sent
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            if not select.select([self.status], [], [], timeout)[0]:
+            ready = select.select([self.status], [], [], 0 if self.killed else timeout)[0]
+            if not ready and not self.killed:
                 raise subprocess.TimeoutExpired("worker", timeout)
-            text = os.read(self.status, 32).decode(errors="replace")
+            text = os.read(self.status, 32).decode(errors="replace") if ready else ""
             self.returncode = int(text) if text.lstrip("-").isdigit() else -signal.SIGKILL
             os.close(self.status)
             os.close(self.pidfd)
@@ -50,8 +52,11 @@ class ForkedChild:
             return None
 
     def kill_tree(self) -> None:
+        """Send SIGKILL; ``wait`` then returns at once, as nothing of the worker runs any more
+        (the zygote reaps it and removes its folder while the grader goes on)."""
         if self.returncode is None:
             try:  # seccomp stops a forked worker from starting processes: it is the whole tree
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            self.killed = True

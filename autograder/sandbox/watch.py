@@ -100,7 +100,8 @@ def changes(before, after, where: str) -> list[str]:
     numpy, torch = sys.modules.get("numpy"), sys.modules.get("torch")
     if numpy is not None and isinstance(before, numpy.ndarray):
         same = (isinstance(after, numpy.ndarray) and after.shape == before.shape
-                and numpy.array_equal(after, before, equal_nan=before.dtype.kind in "fc"))
+                and (numpy.array_equal(after, before)  # 5x faster than with NaNs: tried first
+                     or before.dtype.kind in "fc" and numpy.array_equal(after, before, equal_nan=True)))
         return [] if same else [where]
     if torch is not None and isinstance(before, torch.Tensor):
         same = (isinstance(after, torch.Tensor) and after.shape == before.shape
