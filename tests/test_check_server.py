@@ -4,9 +4,11 @@ serves only its own configuration and user, and ends when idle or when its socke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -141,3 +143,20 @@ def test_another_engine_or_other_imports_is_another_server(tmp_path, servers):
     assert warm.fingerprint(package) != before
     assert warm.address(PLAIN, 1 << 20, ("numpy",)) != warm.address(PLAIN, 1 << 20, ("numpy", "torch"))
     assert warm.address(PLAIN, 1 << 20, ()) == warm.address(PLAIN, 1 << 20, ())
+
+
+def test_a_server_that_cannot_start_leaves_the_check_to_a_worker_of_its_own(built, servers, monkeypatch):
+    started, folders = launch.worker_command, []
+
+    def failing(*args, **kwargs):
+        command = started(*args, **kwargs)
+        if kwargs.get("module") != "autograder.sandbox.zygote":
+            return command
+        folders.append(command.workdir)
+        return dataclasses.replace(command, argv=[sys.executable, "-c", "raise SystemExit(3)"])
+
+    monkeypatch.setattr(launch, "worker_command", failing)
+    with pytest.warns(UserWarning, match="the check server did not start"):
+        report = check_file(source_notebooks(built, A)["regression"], A, course=ROOT)
+    assert report.result.score == report.result.max_score and not running(servers)
+    assert folders and not any(os.path.exists(f) for f in folders), "the server's folder is removed"

@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -118,9 +119,13 @@ def _start(listener: socket.socket, path: Path, isolation: launch.Isolation, tmp
     command = launch.worker_command(isolation, tmp_bytes, module="autograder.sandbox.zygote",
                                     published=launch.visible_published(preload))
     config = {"base": command.workdir, "modules": list(preload), "idle": idle_seconds(), "path": str(path)}
-    with open(path.with_suffix(".log"), "wb") as log:
-        started = subprocess.run([*command.argv, "--serve", json.dumps(config)], stdin=listener.fileno(),
-                                 stdout=subprocess.DEVNULL, stderr=log, env=command.env,
-                                 cwd=command.workdir, timeout=60, check=False)
-    if started.returncode != 0:
-        raise OSError(f"the check server did not start (exit code {started.returncode})")
+    try:
+        with open(path.with_suffix(".log"), "wb") as log:
+            started = subprocess.run([*command.argv, "--serve", json.dumps(config)], stdin=listener.fileno(),
+                                     stdout=subprocess.DEVNULL, stderr=log, env=command.env,
+                                     cwd=command.workdir, timeout=60, check=False)
+        if started.returncode != 0:
+            raise OSError(f"the check server did not start (exit code {started.returncode})")
+    except (OSError, subprocess.TimeoutExpired) as error:
+        shutil.rmtree(command.workdir, ignore_errors=True)  # the server's folder, had it started
+        raise OSError(f"the check server did not start: {error}") from None

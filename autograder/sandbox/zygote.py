@@ -238,13 +238,19 @@ def answer(base: str, control: socket.socket, controls: list[socket.socket], chi
     reply(control, {"ok": True}, [pidfd])
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--serve"]:
-        return main_server(json.loads(sys.argv[2]))
-    control = socket.socket(fileno=os.dup(0))
+def stdin_socket() -> socket.socket:
+    """The socket this process was given as stdin; stdin and stdout then read and write nothing."""
+    given = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
+    return given
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        return main_server(json.loads(sys.argv[2]))
+    control = stdin_socket()
     request, _ = receive(control)
     if request is None:
         return
@@ -258,10 +264,7 @@ def main_server(config: dict) -> None:
     if os.fork():
         os._exit(0)
     os.setsid()
-    listener = socket.socket(fileno=os.dup(0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(devnull, fd)
+    listener = stdin_socket()
     try:
         preload(config.get("modules", []), warm=False)
         serve(config["base"], [], listener, float(config["idle"]), config["path"])
