@@ -74,8 +74,9 @@ class ResidualBlock(nn.Module):
     conv2 = Conv2d(out_channels, out_channels, 3, padding=1). The shortcut is the identity
     (nn.Identity(), no parameters) when the shapes agree (stride 1 and in_channels ==
     out_channels), else a projection Conv2d(in_channels, out_channels, 1, stride=stride).
-    With ``residual=False`` the block is plain: ``shortcut`` is None and
-    out = relu(conv2(relu(conv1(x)))).
+    With ``residual=False`` the block is plain: ``shortcut`` is None (no projection, whatever
+    the shapes) and out = relu(conv2(relu(conv1(x)))). Every layer with weights is created
+    with ``device`` and ``dtype``.
     forward: (N, in_channels, H, W) -> (N, out_channels, H', W'), H' = (H - 1) // stride + 1.
     """
 
@@ -112,8 +113,9 @@ class SmallVGG(nn.Module):
     classifier = Sequential(Flatten(), Linear(c2 * (image_size // 4) ** 2, hidden), ReLU(),
                             Linear(hidden, num_classes))
 
-    with (c1, c2) = ``channels``. forward: (N, in_channels, image_size, image_size) ->
-    (N, num_classes) logits.
+    with (c1, c2) = ``channels``. Every layer with weights is created with ``device`` and
+    ``dtype`` (with dtype=torch.float64 the network computes in float64).
+    forward: (N, in_channels, image_size, image_size) -> (N, num_classes) logits.
     """
 
     def __init__(self, in_channels=1, num_classes=10, image_size=8, channels=(16, 32), hidden=64,
@@ -144,8 +146,8 @@ class DeepConvNet(nn.Module):
     blocks = Sequential of ``depth`` ResidualBlock(channels, channels, residual=residual);
     head = Linear(channels * image_size ** 2, num_classes) on the flattened features.
 
-    It has 2 * depth + 2 layers with weights and the same parameters whatever ``residual``
-    says. forward: (N, in_channels, image_size, image_size) -> (N, num_classes) logits.
+    It has 2 * depth + 2 layers with weights, each created with ``device`` and ``dtype``, and
+    the same parameters whatever ``residual`` says. forward: (N, in_channels, image_size, image_size) -> (N, num_classes) logits.
     """
 
     def __init__(self, depth, channels=8, residual=True, in_channels=1, num_classes=10, image_size=8,

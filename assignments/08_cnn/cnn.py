@@ -509,9 +509,9 @@ print(f"GoogLeNet's block 3a: {parameter_count(block):,} parameters; "
 # is the identity (`nn.Identity()`) when input and output have the same shape; when the
 # block changes the number of channels or downsamples (stride 2), the shortcut is a
 # **projection**, a 1x1 convolution with the same stride. With `residual=False` the block
-# is plain, `shortcut = None`, for the comparison of section 12. (Real ResNets add batch
-# normalization after every convolution; it is left out here, so that the shortcut alone
-# makes the difference.)
+# is plain, `shortcut = None` whatever the shapes (no projection either), for the
+# comparison of section 12. (Real ResNets add batch normalization after every
+# convolution; it is left out here, so that the shortcut alone makes the difference.)
 
 # %% solution="reference.torch_cnn:ResidualBlock" grade_id="residual"
 # filled in by the build
@@ -538,7 +538,9 @@ print(f"identity block: {parameter_count(identity):,} parameters; projection blo
 # | 5 `Conv2d(c1, c2, 3, padding=1)`, 6 `ReLU()`, 7 `MaxPool2d(2)` | 3 `Linear(hidden, num_classes)` |
 #
 # with `(c1, c2) = channels` and images of S x S pixels. Both are `nn.Sequential`, so the
-# parameters are named `features.0.weight`, ..., `classifier.3.bias`.
+# parameters are named `features.0.weight`, ..., `classifier.3.bias`. Like the blocks of
+# sections 9 and 10 and the networks of section 12, `SmallVGG` passes `device` and `dtype`
+# on to every layer with weights: `SmallVGG(..., dtype=torch.float64)` computes in float64.
 #
 # `fit` trains any classifier on arrays of images: mini-batch SGD with momentum on the
 # mean cross-entropy of the logits, as in assignment 07, with the data in a

@@ -36,9 +36,9 @@ def check_convolution(student, forward, backward, rng, x_shape, w_shape, stride,
         assert_close(got, want, f"{name} from {backward} after {call}")
 
 
-def state_of(model, shapes: dict) -> dict:
+def state_of(model, shapes: dict, what: str = "state_dict()") -> dict:
     """The model's state_dict() as tensors, after checking its names and shapes."""
-    return {name: torch.as_tensor(value) for name, value in checked_state_dict(model, shapes).items()}
+    return {name: torch.as_tensor(value) for name, value in checked_state_dict(model, shapes, what).items()}
 
 
 @pytest.mark.points(1)
@@ -52,7 +52,7 @@ def test_output_size_matches_torch(student):
 
 @pytest.mark.points(1)
 def test_output_size_raises_value_error_for_impossible_configurations(student):
-    for args in [(4, 7, 1, 1), (8, 3, 0, 1), (8, 3, 1, -1)]:
+    for args in [(4, 7, 1, 1), (8, 3, 0, 1), (8, 3, 1, -1), (6, 0, 2, 0)]:
         assert_raises(lambda: student.conv_output_size(*args), "ValueError", f"conv_output_size{args}")
 
 
@@ -171,6 +171,9 @@ def test_layer_objects_match_torch(student, rng):
     layer = student.Conv2d(3, 4, 3, stride=2, padding=1, weight_scale=0.5, seed=1)
     params = fetch(layer.params)
     assert_shape(params.get("w"), (4, 3, 3, 3), "Conv2d(3, 4, 3).params['w']")
+    assert_close(params["w"], 0.5 * np.random.default_rng(1).standard_normal((4, 3, 3, 3)),
+                 "Conv2d(3, 4, 3, weight_scale=0.5, seed=1).params['w'] "
+                 "(0.5 times one standard_normal draw of np.random.default_rng(1))")
     assert_close(params.get("b"), np.zeros(4), "Conv2d(3, 4, 3).params['b']")
     x = rng.normal(size=(2, 3, 7, 6))
     out = layer.forward(x)
@@ -188,6 +191,30 @@ def test_layer_objects_match_torch(student, rng):
         expected, (dx,) = torch_vjp(torch_layer, (x,), dout)
         assert_close(out, expected, f"{name}.forward(x)")
         assert_close(pool.backward(dout), dx, f"{name}.backward(dout)")
+
+
+@pytest.mark.points(1)
+def test_sequential_cnn_loss_and_gradients_match_torch(student, rng):
+    """The pasted Sequential around the new layers: the mean cross-entropy plus
+    0.5 * reg * sum(w^2) over every parameter named "w" (the kernel "0.w" included), and every
+    gradient, compared with torch."""
+    X, y = rng.normal(size=(5, 2, 6, 6)), rng.integers(0, 4, size=5)
+    model = student.Sequential(student.Conv2d(2, 3, 3, padding=1, weight_scale=0.5, seed=1), student.ReLU(),
+                               student.MaxPool2d(2), student.Flatten(),
+                               student.Affine(27, 4, weight_scale=0.5, seed=2), reg=0.2)
+    start = checked_state_dict(fetch(model.params), {"0.w": (3, 2, 3, 3), "0.b": (3,), "4.w": (27, 4), "4.b": (4,)},
+                               "Sequential's params")
+    params = {name: torch.tensor(value, requires_grad=True) for name, value in start.items()}
+    hidden = F.max_pool2d(F.relu(F.conv2d(torch.tensor(X), params["0.w"], params["0.b"], padding=1)), 2)
+    scores = hidden.flatten(1) @ params["4.w"] + params["4.b"]
+    expected = F.cross_entropy(scores, torch.tensor(y)) + 0.5 * 0.2 * (params["0.w"].square().sum()
+                                                                       + params["4.w"].square().sum())
+    expected.backward()
+    loss, grads = model.loss(X, y)
+    what = "Sequential(Conv2d, ReLU, MaxPool2d, Flatten, Affine, reg=0.2)"
+    assert_close(loss, expected.item(), f"the loss of {what}")
+    for name, value in params.items():
+        assert_close(grads.get(name), value.grad, f"grads['{name}'] of {what} (the L2 penalty applies to '0.w')")
 
 
 @pytest.mark.points(2)
@@ -257,28 +284,52 @@ def residual_by_hand(state, x, stride):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("in_channels, out_channels, stride", [(4, 4, 1), (4, 6, 2)])
-def test_residual_block_matches_its_formula(student, rng, in_channels, out_channels, stride):
-    block = student.ResidualBlock(in_channels, out_channels, stride=stride, dtype=torch.float64)
+@pytest.mark.parametrize("in_channels, out_channels, stride, residual", [(4, 4, 1, True), (4, 6, 2, True),
+                                                                       (3, 5, 2, False)])
+def test_residual_block_matches_its_formula(student, rng, in_channels, out_channels, stride, residual):
+    """Residual: relu(conv2(relu(conv1(x))) + shortcut(x)), a projection where the shape changes.
+    Plain (residual=False): no shortcut and no parameters for one, whatever the shapes."""
+    block = student.ResidualBlock(in_channels, out_channels, stride=stride, residual=residual, dtype=torch.float64)
     shapes = {"conv1.weight": (out_channels, in_channels, 3, 3), "conv1.bias": (out_channels,),
               "conv2.weight": (out_channels, out_channels, 3, 3), "conv2.bias": (out_channels,)}
-    if in_channels != out_channels or stride != 1:
+    if residual and (in_channels != out_channels or stride != 1):
         shapes.update({"shortcut.weight": (out_channels, in_channels, 1, 1), "shortcut.bias": (out_channels,)})
-    state = state_of(block, shapes)
+    what = f"ResidualBlock({in_channels}, {out_channels}, stride={stride}, residual={residual})"
+    state = state_of(block, shapes, f"{what}.state_dict()")
     x = torch.from_numpy(rng.normal(size=(2, in_channels, 6, 6)))
-    assert_close(block(x), residual_by_hand(state, x, stride),
-                 f"ResidualBlock({in_channels}, {out_channels}, stride={stride})(x) = relu(conv2(relu(conv1(x))) + shortcut(x))")
+    if residual:
+        expected, formula = residual_by_hand(state, x, stride), "relu(conv2(relu(conv1(x))) + shortcut(x))"
+    else:
+        expected = F.relu(F.conv2d(F.relu(F.conv2d(x, state["conv1.weight"], state["conv1.bias"], stride=stride,
+                                                   padding=1)), state["conv2.weight"], state["conv2.bias"], padding=1))
+        formula = "relu(conv2(relu(conv1(x))))"
+    assert_close(block(x), expected, f"{what}(x) = {formula}")
+
+
+def small_vgg_by_hand(state, x):
+    def conv(h, i):
+        return F.relu(F.conv2d(h, state[f"features.{i}.weight"], state[f"features.{i}.bias"], padding=1))
+
+    h = F.max_pool2d(conv(F.max_pool2d(conv(conv(x, 0), 2), 2), 5), 2).flatten(1)
+    h = F.relu(F.linear(h, state["classifier.1.weight"], state["classifier.1.bias"]))
+    return F.linear(h, state["classifier.3.weight"], state["classifier.3.bias"])
 
 
 @pytest.mark.points(1)
-def test_small_vgg_has_the_stated_layers(student, rng):
-    model = student.SmallVGG(in_channels=3, num_classes=5, image_size=12, channels=(4, 6), hidden=7)
-    state_of(model, {"features.0.weight": (4, 3, 3, 3), "features.0.bias": (4,), "features.2.weight": (4, 4, 3, 3),
-                     "features.2.bias": (4,), "features.5.weight": (6, 4, 3, 3), "features.5.bias": (6,),
-                     "classifier.1.weight": (7, 54), "classifier.1.bias": (7,), "classifier.3.weight": (5, 7),
-                     "classifier.3.bias": (5,)})
-    assert_shape(model(torch.from_numpy(rng.normal(size=(2, 3, 12, 12))).float()), (2, 5),
-                 "the logits of SmallVGG(3, 5, 12) for 2 images")
+def test_small_vgg_matches_its_formula(student, rng):
+    """The stated layers, built in float64 with dtype=torch.float64, and their forward pass."""
+    model = student.SmallVGG(in_channels=3, num_classes=5, image_size=12, channels=(4, 6), hidden=7,
+                             dtype=torch.float64)
+    state = state_of(model, {"features.0.weight": (4, 3, 3, 3), "features.0.bias": (4,),
+                             "features.2.weight": (4, 4, 3, 3), "features.2.bias": (4,),
+                             "features.5.weight": (6, 4, 3, 3), "features.5.bias": (6,),
+                             "classifier.1.weight": (7, 54), "classifier.1.bias": (7,),
+                             "classifier.3.weight": (5, 7), "classifier.3.bias": (5,)})
+    for name, value in state.items():
+        if value.dtype != torch.float64:
+            raise AssertionError(f"SmallVGG(..., dtype=torch.float64)'s {name} is {value.dtype}, expected torch.float64")
+    x = torch.from_numpy(rng.normal(size=(2, 3, 12, 12)))
+    assert_close(model(x), small_vgg_by_hand(state, x), "SmallVGG(3, 5, 12, (4, 6), 7, dtype=torch.float64)(x)")
 
 
 def deep_net_by_hand(state, x, residual, depth=2):
@@ -320,6 +371,37 @@ def test_gradient_norms_match_autograd(student, rng):
     loss = F.cross_entropy(deep_net_by_hand(state, torch.from_numpy(X), True), torch.from_numpy(y))
     for (name, _), grad in zip(state.items(), torch.autograd.grad(loss, list(state.values()))):
         assert_close(norms[name], grad.norm().item(), f"gradient_norms(model, X, y)['{name}']")
+
+
+@pytest.mark.points(1)
+def test_fit_follows_sgd_on_the_batches_of_the_seeded_loader(student, rng):
+    """Every loss and the final weights against torch's SGD with momentum on the batches of
+    DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed)), one loader for
+    all epochs: a new order every epoch, the same orders for the same seed."""
+    X, y = rng.normal(size=(45, 2, 2, 2)), rng.integers(0, 3, size=45)
+    start = {"1.weight": torch.from_numpy(rng.normal(size=(3, 8))), "1.bias": torch.from_numpy(rng.normal(size=3))}
+    model = student.nn.Sequential(student.nn.Flatten(), student.nn.Linear(8, 3, dtype=torch.float64))
+    model.load_state_dict(start)
+    losses = student.fit(model, X, y, epochs=3, lr=0.2, momentum=0.6, batch_size=20, seed=5)
+    expected_model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 3, dtype=torch.float64))
+    expected_model.load_state_dict(start)
+    optimizer = torch.optim.SGD(expected_model.parameters(), lr=0.2, momentum=0.6)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+                                         batch_size=20, shuffle=True, generator=torch.Generator().manual_seed(5))
+    expected = []
+    for _ in range(3):
+        for images, labels in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(expected_model(images), labels)
+            loss.backward()
+            optimizer.step()
+            expected.append(loss.item())
+    assert_shape(losses, (9,), "fit(...)'s losses for 3 epochs of 45 images in batches of 20")
+    assert_close(losses, expected, "fit(model, X, y, epochs=3, lr=0.2, momentum=0.6, batch_size=20, seed=5)'s losses "
+                 "(the batches of one DataLoader with shuffle=True and torch.Generator().manual_seed(seed))")
+    state = checked_state_dict(model, {name: value.shape for name, value in start.items()}, "the model's state_dict()")
+    for name, value in expected_model.state_dict().items():
+        assert_close(state[name], value, f"{name} after fit")
 
 
 @pytest.mark.points(1)

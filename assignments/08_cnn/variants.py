@@ -59,6 +59,30 @@ BUGS = [
             Edit("fit", "optimizer.zero_grad()", "pass")),
     Variant("fit_without_shuffling", "fit visits the samples in the same order every epoch",
             Edit("fit", "batch_size=batch_size, shuffle=True", "batch_size=batch_size, shuffle=False")),
+    Variant("fit_shuffles_by_randperm", "fit draws each epoch's order by torch.randperm from the seeded generator, "
+            "not by a DataLoader with shuffle=True",
+            Edit("fit", "loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,\n"
+                        "                        generator=torch.Generator().manual_seed(seed))",
+                 "generator = torch.Generator().manual_seed(seed)"),
+            Edit("fit", "for inputs, labels in loader:",
+                 "for batch in torch.randperm(len(dataset), generator=generator).split(batch_size):\n"
+                 "            inputs, labels = dataset[batch]")),
+    Variant("output_size_accepts_kernel_size_0", "conv_output_size checks the stride and the padding, not the kernel size",
+            Edit("conv_output_size", "if kernel_size < 1 or stride < 1 or padding < 0:", "if stride < 1 or padding < 0:")),
+    Variant("conv2d_ignores_seed", "Conv2d draws its kernel from np.random.default_rng(0) whatever the seed",
+            Edit("Conv2d", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(0)")),
+    Variant("sequential_penalty_skips_the_kernel", "the pasted Sequential penalizes the affine weights only, not '0.w'",
+            Edit("Sequential", 'if name.endswith(".w")]', 'if name.endswith(".w") and params[name].ndim == 2]')),
+    Variant("plain_block_keeps_the_projection", "a plain ResidualBlock that changes the shape builds the projection "
+            "and leaves it unused",
+            Edit("ResidualBlock", "if not residual:",
+                 "self.residual = residual\n        if not residual and stride == 1 and in_channels == out_channels:"),
+            Edit("ResidualBlock", "if self.shortcut is not None:", "if self.residual and self.shortcut is not None:")),
+    Variant("small_vgg_ignores_dtype", "SmallVGG creates its layers without dtype (float32 always)",
+            Edit("SmallVGG", 'kw = {"device": device, "dtype": dtype}', 'kw = {"device": device}')),
+    Variant("small_vgg_average_pooling", "SmallVGG's last pooling averages instead of taking the maximum",
+            Edit("SmallVGG", "nn.Conv2d(c1, c2, 3, padding=1, **kw), nn.ReLU(), nn.MaxPool2d(2))",
+                 "nn.Conv2d(c1, c2, 3, padding=1, **kw), nn.ReLU(), nn.AvgPool2d(2))")),
 ]
 
 ALTERNATIVES = [
@@ -222,6 +246,26 @@ def fit(model, X, y, epochs=10, lr=0.05, momentum=0.9, batch_size=64, seed=0, de
         for images, labels in batches:
             optimizer.zero_grad()
             loss = F.nll_loss(F.log_softmax(model(images.to(p.device)), dim=1), labels.to(p.device))
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+""")),
+    Variant("fit_with_a_loader_per_epoch", "fit makes a new DataLoader every epoch, all drawing from one seeded generator",
+            Replace("fit", """
+def fit(model, X, y, epochs=10, lr=0.05, momentum=0.9, batch_size=64, seed=0, device=None):
+    if device is not None:
+        model.to(device)
+    weight = next(model.parameters())
+    dataset = TensorDataset(torch.as_tensor(X, dtype=weight.dtype), torch.as_tensor(y).long())
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        for inputs, labels in DataLoader(dataset, batch_size, shuffle=True, generator=generator):
+            loss = F.cross_entropy(model(inputs.to(weight.device)), labels.to(weight.device))
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
