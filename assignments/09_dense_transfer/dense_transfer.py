@@ -50,6 +50,9 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## 1. Making feature maps larger
 #
+# Like every layer of this course, the NumPy functions of this section return new arrays
+# and never change their arguments: not `x`, `w`, `b` or `dout`, nor the arrays of a cache.
+#
 # ### 1.1 Bilinear upsampling
 #
 # Linear interpolation along one axis reads the input at a fractional position `src`
@@ -225,7 +228,11 @@ plt.show()
 #
 # The skip goes first in each concatenation, and the layers are created in the order the
 # docstring lists them: the grader loads its own weights into your network by name and
-# shape, so these names and shapes are part of the answer.
+# shape, so these names and shapes are part of the answer. It also grades the **initial
+# weights**: it calls your code after `torch.manual_seed(0)` and compares the fresh network
+# with its own, built after the same seed. So create the layers in the listed order, each
+# with PyTorch's default initialization, and draw no other random numbers before them. The
+# same holds for `DigitNet`, the new head of `transfer_model` and `ContrastiveNet` below.
 
 # %% solution="reference.segmentation:double_conv,UNet" grade_id="unet"
 # filled in by the build
@@ -251,7 +258,8 @@ print(f"UNet(channels=8) has {sum(p.numel() for p in UNet().parameters())} param
 #
 # Convert the data to tensors of the model's dtype, cut them into batches with a
 # `DataLoader(TensorDataset(X, y), batch_size, shuffle=True, generator=...)` seeded as the
-# docstring says (the grader replays your training step by step), keep the model in
+# docstring says and created once, so that every epoch draws a new order from the same
+# generator (the grader replays your training step by step, every epoch), keep the model in
 # training mode, and move each batch to the model's device. `predict` switches to
 # evaluation mode, which makes batch normalization use the running statistics it collected
 # during training instead of the statistics of the batch at hand.
@@ -333,7 +341,8 @@ assert score > {{ thresholds.segmentation_miou }}, "the U-Net should segment the
 # classes is not. So:
 #
 # 1. `transfer_model` builds a `DigitNet` for the new classes, loads the pre-trained
-#    `features.*` weights and keeps the new, randomly initialized head;
+#    `features.*` weights and keeps the new, randomly initialized head: the head of
+#    `DigitNet(num_classes)` as its constructor drew it (graded, see section 2.1);
 # 2. `head_optimizer` **freezes** the features (`requires_grad = False` on each of their
 #    parameters, so that autograd computes no gradient for them and no optimizer can move
 #    them) and returns an Adam optimizer of the head alone. Setting `model.features.

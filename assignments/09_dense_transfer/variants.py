@@ -9,6 +9,15 @@ BUGS = [
     Variant("source_not_clamped", "align_corners=False reads before the first pixel: src not clamped at 0",
             Edit("interpolation_matrix", "src = np.maximum((i + 0.5) * (size_in / size_out) - 0.5, 0.0)",
                  "src = (i + 0.5) * (size_in / size_out) - 0.5")),
+    Variant("one_sample_divides_by_zero", "interpolation_matrix with align_corners=True divides by size_out - 1 "
+            "even for an output of one sample",
+            Edit("interpolation_matrix",
+                 "src = i * ((size_in - 1) / (size_out - 1)) if size_out > 1 else np.zeros(size_out)",
+                 "src = i * ((size_in - 1) / (size_out - 1))")),
+    Variant("output_size_checked_on_one_side", "conv_transpose_output_size accepts a negative output_padding and "
+            "an output of 0 pixels",
+            Edit("conv_transpose_output_size", "if not 0 <= output_padding < stride:", "if output_padding >= stride:"),
+            Edit("conv_transpose_output_size", "if out < 1:", "if out < 0:")),
     Variant("output_size_off_by_one", "the transposed convolution's output one pixel short (the convolution's "
             "'+ 1' carried over as '- 1')",
             Edit("conv_transpose_output_size", "out = (size - 1) * stride - 2 * padding + kernel_size + output_padding",
@@ -20,6 +29,9 @@ BUGS = [
             Edit("conv_transpose_backward",
                  "window = full[:, :, p:p + stride * (height - 1) + 1:stride, q:q + stride * (width - 1) + 1:stride]",
                  "window = full[:, :, p:p + height, q:q + width]")),
+    Variant("dw_written_into_w", "conv_transpose_backward collects dw in the cache's w (right values, the "
+            "caller's kernel overwritten)",
+            Edit("conv_transpose_backward", "dx, dw = np.zeros_like(x), np.zeros_like(w)", "dx, dw = np.zeros_like(x), w")),
     Variant("bias_gradient_per_position", "db summed over the samples only",
             Edit("conv_transpose_backward", "dout.sum(axis=(0, 2, 3))", "dout.sum(axis=0).mean(axis=(1, 2))")),
     # 2. U-Net
@@ -30,6 +42,15 @@ BUGS = [
             Edit("UNet", "self.dec1 = double_conv(2 * c, c)", "self.dec1 = double_conv(c, c)"),
             Edit("UNet", "torch.cat([skip2, self.up2(bottom)], dim=1)", "self.up2(bottom)"),
             Edit("UNet", "torch.cat([skip1, self.up1(up)], dim=1)", "self.up1(up)")),
+    Variant("up_layers_created_first", "UNet creates up2 and up1 before dec2 and dec1: the same layers, other "
+            "initial weights",
+            Edit("UNet", "        self.dec2 = double_conv(4 * c, 2 * c)\n        self.up1 = nn.ConvTranspose2d(2 * c, c, 2, stride=2)\n",
+                 "        self.up1 = nn.ConvTranspose2d(2 * c, c, 2, stride=2)\n        self.dec2 = double_conv(4 * c, 2 * c)\n")),
+    Variant("loader_made_every_epoch", "train makes a new DataLoader with a freshly seeded generator every epoch: "
+            "every epoch repeats the first one's order",
+            Edit("train", "        for inputs, labels in loader:",
+                 "        for inputs, labels in DataLoader(dataset, batch_size=batch_size, shuffle=True,\n"
+                 "                                         generator=torch.Generator().manual_seed(seed)):")),
     Variant("zero_grad_missing", "train never resets the gradients: each step follows their running sum",
             Edit("train", "            optimizer.zero_grad()\n", "")),
     Variant("predict_in_training_mode", "predict leaves batch norm on the statistics of the batch at hand",
@@ -45,6 +66,8 @@ def mean_iou(predicted, target, num_classes):
         scores.append(np.mean(ious))
     return float(np.mean(scores))
 """)),
+    Variant("iou_over_classes_in_the_target", "mean_iou averages over the classes present in the target only",
+            Edit("mean_iou", "if union:", "if np.any(target == k):")),
     # 3. transfer learning
     Variant("frozen_layers_updated", "head_optimizer freezes nothing and gives Adam every parameter",
             Edit("head_optimizer", "    for parameter in model.features.parameters():\n"
@@ -71,6 +94,15 @@ def mean_iou(predicted, target, num_classes):
                  "model.features.load_state_dict(features)\n"
                  "    if pretrained['head.weight'].shape[0] == num_classes:\n"
                  "        model.load_state_dict(pretrained)")),
+    Variant("new_head_after_loading", "transfer_model loads the whole pre-trained DigitNet(5), then puts a new "
+            "nn.Linear(128, num_classes) in its head",
+            Replace("transfer_model", """
+def transfer_model(pretrained, num_classes):
+    model = DigitNet(5)
+    model.load_state_dict(pretrained)
+    model.head = nn.Linear(128, num_classes)
+    return model
+""")),
     # 4. contrastive learning
     Variant("positive_counted_twice", "the positive added to the denominator once more",
             Edit("nt_xent_loss", "torch.logsumexp(logits, dim=1) - positives",

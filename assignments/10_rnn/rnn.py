@@ -393,14 +393,14 @@ model.eval()
 with torch.no_grad():
     predicted = model(torch.as_tensor(X_val, dtype=torch.float32, device=device)).argmax(dim=1).cpu().numpy()
 validation = np.mean(predicted == y_val)
-print(f"validation accuracy: {validation:.3f}")
+print(f"validation accuracy: {validation:.3f} (the grader requires {{ thresholds.digits_accuracy }} on its own view)")
 plt.plot(history, lw=0.5)
 plt.yscale("log")
 plt.xlabel("step")
 plt.ylabel("cross-entropy")
 plt.title("LSTMClassifier(8, 64, 10) on the digits' rows")
 plt.show()
-assert validation > 0.9, "an LSTM should classify more than 90% of the digits from their rows"
+assert validation >= {{ thresholds.digits_accuracy }}, "an LSTM should classify the digits from their rows"
 
 # %% [markdown]
 # **What the grader checks.** It trains `LSTMClassifier(8, 64, 10)` with `train_classifier`'s
@@ -494,7 +494,7 @@ plt.show()
 one_step = predict_next(model, val_series)
 assert one_step.shape == (100, 100), "one prediction per step: (N, L - 1)"
 skill = skill_over_persistence(one_step, val_series)
-print(f"validation skill over persistence: {skill:.3f}")
+print(f"validation skill over persistence: {skill:.3f} (the grader requires {{ thresholds.signal_skill }} on its own series)")
 context = 60
 future = forecast(model, val_series[:, :context], 40)
 assert future.shape == (100, 40), "forecast returns (N, steps)"
@@ -510,7 +510,7 @@ for k, ax in enumerate(axes):
     ax.set(xlabel="t")
 axes[0].legend()
 plt.show()
-assert skill > 0.5, "the predictions should be clearly better than persistence"
+assert skill >= {{ thresholds.signal_skill }}, "the predictions should be clearly better than persistence"
 
 # %% [markdown]
 # **What the grader checks.** It generates training and test series from a secret seed

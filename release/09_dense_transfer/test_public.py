@@ -8,6 +8,7 @@ tests compare against the reference solution on other inputs.
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -83,6 +84,38 @@ def digit_features_formula(state: dict, x: torch.Tensor, prefix: str = "features
     return x.flatten(1)
 
 
+def contrastive_shapes() -> dict:
+    shapes = {name.replace("features.", "encoder."): shape for name, shape in digit_net_shapes(1).items()
+              if name.startswith("features.")}
+    shapes.update({"projector.0.weight": (64, 128), "projector.0.bias": (64,), "projector.2.weight": (32, 64),
+                   "projector.2.bias": (32,)})
+    return shapes
+
+
+def default_weights(layers) -> dict:
+    """name -> initial weight and bias of each layer (name, class, in, out[, kernel]), created in
+    the given order after torch.manual_seed(0): the seed the worker sets before every call."""
+    torch.manual_seed(0)
+    state = {}
+    for name, layer_class, *arguments in layers:
+        layer = layer_class(*arguments)
+        state[f"{name}.weight"], state[f"{name}.bias"] = layer.weight.detach(), layer.bias.detach()
+    return state
+
+
+def unet_layers(cin: int, classes: int, c: int) -> list:
+    def block(name, cin, cout):
+        return [(f"{name}.0", nn.Conv2d, cin, cout, 3), (f"{name}.3", nn.Conv2d, cout, cout, 3)]
+
+    return [*block("enc1", cin, c), *block("enc2", c, 2 * c), *block("bottleneck", 2 * c, 4 * c),
+            ("up2", nn.ConvTranspose2d, 4 * c, 2 * c, 2), *block("dec2", 4 * c, 2 * c),
+            ("up1", nn.ConvTranspose2d, 2 * c, c, 2), *block("dec1", 2 * c, c), ("head", nn.Conv2d, c, classes, 1)]
+
+
+def digit_net_layers(classes: int, prefix: str = "features") -> list:
+    return [(f"{prefix}.0", nn.Conv2d, 1, 16, 3), (f"{prefix}.3", nn.Conv2d, 16, 32, 3), ("head", nn.Linear, 128, classes)]
+
+
 def digit_images(n: int = 40):
     X, y = data.digits(seed=0, images=True)[:2]
     return X[:n], y[:n]
@@ -94,7 +127,7 @@ def digit_images(n: int = 40):
 @pytest.mark.points(1)
 def test_interpolation_matrix_matches_torch_linear_interpolation(student):
     """Column j of interpolation_matrix is F.interpolate(mode="linear") of the j-th unit vector."""
-    for size_in, size_out in [(5, 9), (4, 3)]:
+    for size_in, size_out in [(5, 9), (4, 3), (3, 1)]:
         for align_corners in (False, True):
             basis = torch.eye(size_in, dtype=F64)[:, None, :]
             expected = F.interpolate(basis, size=size_out, mode="linear", align_corners=align_corners)[:, 0, :].T
@@ -135,7 +168,7 @@ def test_conv_transpose_output_size_matches_torch(student):
 
 @pytest.mark.points(1)
 def test_conv_transpose_output_size_refuses_impossible_configurations(student):
-    for arguments in [(4, 3, 2, 0, 2), (1, 1, 1, 1, 0)]:
+    for arguments in [(4, 3, 2, 0, 2), (3, 3, 2, 1, -1), (1, 1, 1, 1, 0), (2, 1, 1, 1, 0)]:
         assert_raises(lambda: student.conv_transpose_output_size(*arguments), "ValueError",
                       f"conv_transpose_output_size{arguments}")
 
@@ -153,13 +186,14 @@ def test_conv_transpose_forward_matches_torch(student, grader, rng):
 
 
 @pytest.mark.points(2)
-def test_conv_transpose_backward_matches_autograd(student, rng):
+def test_conv_transpose_backward_matches_autograd(student, grader, rng):
     x, w, b = rng.normal(size=(2, 3, 4, 3)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=2)
     out, cache = student.conv_transpose_forward(x, w, b, 2, 1, 1)
     dout = rng.normal(size=as_array(out, "conv_transpose_forward's output").shape)
     tensors = [torch.from_numpy(a).requires_grad_() for a in (x, w, b)]
     F.conv_transpose2d(*tensors, stride=2, padding=1, output_padding=1).backward(torch.from_numpy(dout))
     gradients = student.conv_transpose_backward(dout, cache)
+    assert_unchanged(grader, "conv_transpose_backward")
     for name, got, tensor in zip(("dx", "dw", "db"), gradients, tensors):
         assert_close(got, tensor.grad, f"{name} from conv_transpose_backward (stride 2, padding 1)")
 
@@ -203,21 +237,28 @@ def test_predict_gives_the_class_of_highest_logit_per_pixel(student, rng):
 
 
 @pytest.mark.points(2)
-def test_training_starts_with_the_seeded_first_batch_and_learns(student):
-    """The first loss is the cross-entropy of the DataLoader's first batch (seed 3); the loss falls."""
+def test_training_follows_the_seeded_loader_step_by_step(student):
+    """Every loss of 4 epochs: Adam on the cross-entropy of the batches of one DataLoader seeded with 3."""
     X, y = digit_images(300)
     model = student.DigitNet(10).double()
     state = {k: v.clone() for k, v in checked_state_dict(model, digit_net_shapes(10)).items()}
     history = student.train(model, student.torch.optim.Adam(model.parameters(), lr=3e-3), X, y, epochs=4,
                             batch_size=50, seed=3)
     assert_shape(history, (24,), "the history of 4 epochs of 6 batches")
-    order = DataLoader(TensorDataset(torch.arange(300)), batch_size=50, shuffle=True,
-                       generator=torch.Generator().manual_seed(3))
-    (first,) = next(iter(order))
-    logits = F.linear(digit_features_formula(state, torch.from_numpy(X[first])), state["head.weight"], state["head.bias"])
-    assert_close(history[0], F.cross_entropy(logits, torch.from_numpy(y[first])), "the first loss of train(..., seed=3)")
-    if not np.mean(history[-6:]) < np.mean(history[:6]):
-        raise AssertionError("the loss did not decrease from the first epoch to the fourth")
+    params = {name: value.clone().requires_grad_() for name, value in state.items()}
+    optimizer = torch.optim.Adam(params.values(), lr=3e-3)
+    loader = DataLoader(TensorDataset(torch.as_tensor(X, dtype=F64), torch.as_tensor(y, dtype=torch.int64)),
+                        batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(3))
+    expected = []
+    for _ in range(4):
+        for inputs, labels in loader:
+            optimizer.zero_grad()
+            logits = F.linear(digit_features_formula(params, inputs), params["head.weight"], params["head.bias"])
+            loss = F.cross_entropy(logits, labels)
+            loss.backward()
+            optimizer.step()
+            expected.append(loss.item())
+    assert_close(history, expected, "the losses of train(..., epochs=4, seed=3), one loader for all epochs")
 
 
 @pytest.mark.points(1)
@@ -236,6 +277,11 @@ def test_mean_iou_by_hand(student):
     assert_close(student.mean_iou(predicted, target, 4), (1 / 3 + 2 / 3 + 1 / 2) / 3,
                  "mean_iou (classes 0, 1, 2: 1/3, 2/3, 1/2; class 3 absent)")
     assert_close(student.mean_iou(target, target, 3), 1.0, "mean_iou of a perfect prediction")
+    target = np.array([[[0, 0], [1, 1]], [[0, 0], [0, 2]]])
+    predicted = np.array([[[0, 1], [1, 1]], [[0, 0], [3, 2]]])
+    assert_close(student.mean_iou(predicted, target, 5), (3 / 5 + 2 / 3 + 1 + 0) / 4,
+                 "mean_iou of two images, pixels counted together (classes 0-3: 3/5, 2/3, 1, 0; class 3 "
+                 "predicted only, class 4 absent)")
 
 
 # ---------------------------------------------------------------- 3. transfer learning
@@ -251,12 +297,32 @@ def test_digit_net_has_the_stated_layers(student, rng):
 
 
 @pytest.mark.points(1)
+def test_networks_start_from_the_default_initialization_in_the_stated_order(student):
+    """Built after torch.manual_seed(0), as every call is: PyTorch's defaults, drawn in the docstrings' order."""
+    contrastive_layers = [*digit_net_layers(1, "encoder")[:2], ("projector.0", nn.Linear, 128, 64),
+                          ("projector.2", nn.Linear, 64, 32)]
+    for what, model, shapes, layers in [
+            ("UNet(2, 3, channels=2)", student.UNet(2, 3, channels=2), unet_shapes(2, 3, 2), unet_layers(2, 3, 2)),
+            ("DigitNet(6)", student.DigitNet(6), digit_net_shapes(6), digit_net_layers(6)),
+            ("ContrastiveNet()", student.ContrastiveNet(), contrastive_shapes(), contrastive_layers)]:
+        state = checked_state_dict(model, shapes, f"{what}.state_dict()")
+        for name, value in default_weights(layers).items():
+            assert_close(state[name], value, f"{what}'s initial {name}")
+
+
+@pytest.mark.points(1)
 def test_transfer_model_keeps_the_features_and_makes_a_new_head(student):
+    """The pre-trained features; the head of DigitNet(num_classes) as its constructor draws it, also for 5 classes."""
     pretrained = weights.load(PRETRAINED)
-    state = checked_state_dict(student.transfer_model(pretrained, 3), digit_net_shapes(3))
-    for name, value in pretrained.items():
-        if name.startswith("features."):
-            assert_close(state[name], value, f"transfer_model(...)'s {name} (the pre-trained one)", rtol=0, atol=0)
+    for classes in (3, 5):
+        state = checked_state_dict(student.transfer_model(pretrained, classes), digit_net_shapes(classes))
+        for name, value in pretrained.items():
+            if name.startswith("features."):
+                assert_close(state[name], value, f"transfer_model(...)'s {name} (the pre-trained one)", rtol=0, atol=0)
+        fresh = default_weights(digit_net_layers(classes))
+        for name in ("head.weight", "head.bias"):
+            assert_close(state[name], fresh[name], f"transfer_model(pretrained, {classes})'s {name} (the initial one "
+                                                   f"of DigitNet({classes}))")
 
 
 @pytest.mark.points(2)
@@ -354,12 +420,8 @@ def test_nt_xent_is_finite_for_a_small_temperature_in_float32(student, rng):
 
 @pytest.mark.points(1)
 def test_contrastive_net_projects_and_encode_returns_the_representation(student, rng):
-    shapes = {**{k: v for k, v in digit_net_shapes(1).items() if k.startswith("features.")},
-              "projector.0.weight": (64, 128), "projector.0.bias": (64,), "projector.2.weight": (32, 64),
-              "projector.2.bias": (32,)}
-    shapes = {name.replace("features.", "encoder."): shape for name, shape in shapes.items()}
     model = student.ContrastiveNet().double()
-    state = checked_state_dict(model, shapes)
+    state = checked_state_dict(model, contrastive_shapes())
     x = torch.from_numpy(rng.uniform(size=(5, 1, 8, 8)))
     assert_shape(model(x), (5, 32), "ContrastiveNet()'s projections")
     assert_close(student.encode(model, x.numpy()), digit_features_formula(state, x, "encoder"),
