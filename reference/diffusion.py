@@ -99,8 +99,9 @@ def schedule_tensors(betas, like):
 def sample(model, n, betas, generator=None):
     """n samples (n, D), D = model.data_features, of the reverse process: x = torch.randn(n, D),
     then x = reverse_step(model, x, t, ...) for t = T-1, ..., 0 with noise = torch.randn(n, D)
-    drawn for each step. Every draw is made on the CPU with ``generator`` (torch's global
-    generator if None) and moved to the model's device; betas (T,) an array."""
+    drawn for each step. Every draw is made on the CPU in the model's dtype with
+    ``generator`` (torch's global generator if None) and moved to the model's device; betas
+    (T,) an array."""
     ### BEGIN SOLUTION
     weight = next(model.parameters())
     betas, alpha_bar = schedule_tensors(betas, weight)

@@ -76,7 +76,8 @@ def discriminator_step(generator, discriminator, optimizer, real):
 
 def generator_step(generator, discriminator, optimizer, batch_size, non_saturating=True):
     """One update of the generator (``optimizer`` holds its parameters) on generator_loss of
-    the discriminator's logits for G(z), z = torch.randn(batch_size, generator.hidden1.in_features)
+    the discriminator's logits for G(z), in the form ``non_saturating`` chooses,
+    z = torch.randn(batch_size, generator.hidden1.in_features)
     with the dtype and device of the generator's parameters (the only random draw). The
     discriminator's parameters stay as they were. Returns generator_loss as a float."""
     ### BEGIN SOLUTION

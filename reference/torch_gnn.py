@@ -187,7 +187,8 @@ def train_node_classifier(model, x, edge_index, y, train_mask, epochs=200, lr=0.
     x (N, D) floats, edge_index (2, E) int64, y (N,) int64 (labels where train_mask is True;
     the other entries are not labels), train_mask (N,) bool; arrays or tensors. The model is
     moved to ``device`` (None: it stays where it is), the data follow it, with x converted
-    to the model's dtype. Returns the loss of every epoch (a list of floats).
+    to the model's dtype. Returns the loss of every epoch (a list of floats): the loss that
+    the epoch's step minimizes, computed before that step.
     """
     ### BEGIN SOLUTION
     if device is not None:
@@ -252,7 +253,8 @@ class GraphClassifier(nn.Module):
 
     layer1 = MessagePassingLayer(in_channels, edge_channels, hidden_channels, aggr),
     layer2 = MessagePassingLayer(hidden_channels, hidden_channels, hidden_channels, aggr),
-    head = nn.Linear(hidden_channels, num_classes), created in this order. layer2 takes the node
+    head = nn.Linear(hidden_channels, num_classes), created in this order, all three on
+    ``device`` with ``dtype``. layer2 takes the node
     and edge features that layer1 returns; the head takes the ``readout`` ("sum", "mean" or
     "max") of layer2's node features.
     forward(x (N, in_channels), edge_index (2, E), edge_attr (E, edge_channels), batch (N,),
@@ -285,7 +287,8 @@ def train_graph_classifier(model, x, edge_index, edge_attr, batch, y, epochs=100
     x (N, D), edge_index (2, E), edge_attr (E, F), batch (N,) and y (G,): the G graphs
     batched by batch_graphs, with their labels; arrays or tensors. The model is moved to
     ``device`` (None: it stays where it is), the data follow it, features converted to the
-    model's dtype. Returns the loss of every epoch (a list of floats).
+    model's dtype. Returns the loss of every epoch (a list of floats): the loss that the
+    epoch's step minimizes, computed before that step.
     """
     ### BEGIN SOLUTION
     if device is not None:

@@ -396,7 +396,8 @@ print(f"{loops.shape[1]} edges with the self-loops; node 4, alone, keeps its fea
 #
 # $$ \mathrm{logits} = \mathrm{conv}_2\big(\mathrm{dropout}(\mathrm{relu}(\mathrm{conv}_1(X, A))), A\big) . $$
 #
-# `train_node_classifier` takes one Adam step per epoch on the whole graph. Its `y` holds
+# `train_node_classifier` takes one Adam step per epoch on the whole graph and records the
+# loss of the forward pass that the step minimizes, computed before the step. Its `y` holds
 # labels only where `train_mask` is True; the other entries are not labels (the grader fills
 # them with $-1$, an error if one reaches the loss).
 #
@@ -480,8 +481,9 @@ print(f"chosen: {best}; test accuracy {(predict_nodes(model, x_sbm, edges).numpy
 # crosses from one graph to another.
 #
 # `GraphClassifier` stacks two `MessagePassingLayer`s, the readout and a linear head.
-# `train_graph_classifier` takes one Adam step per epoch on all graphs at once, and
-# `predict_graphs` returns the class of each graph.
+# `train_graph_classifier` takes one Adam step per epoch on all graphs at once, recording
+# each epoch's loss before its step as `train_node_classifier` does, and `predict_graphs`
+# returns the class of each graph.
 #
 # The task: tell cycles from trees. Every node and every edge carries the single feature 1,
 # so the structure is all there is to learn from.

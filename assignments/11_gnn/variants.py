@@ -47,6 +47,14 @@ BUGS = [
             Edit("predict_nodes", "    model.eval()\n", "")),
     Variant("batch_without_offsets", "batch_graphs leaves every graph's nodes numbered from 0",
             Edit("batch_graphs", "edges + offset", "edges")),
+    Variant("node_history_after_step", "train_node_classifier records the loss re-evaluated after each step",
+            Edit("train_node_classifier", "        history.append(loss.item())",
+                 "        with torch.no_grad():\n"
+                 "            history.append(F.cross_entropy(model(x, edge_index)[mask], labels).item())")),
+    Variant("readout_ignored", "GraphClassifier always reads out with the mean, whatever its readout",
+            Edit("GraphClassifier", "readout(x, batch, num_graphs, self.readout)", "readout(x, batch, num_graphs, \"mean\")")),
+    Variant("graph_classifier_in_float32", "GraphClassifier builds its layers without its device and dtype",
+            Edit("GraphClassifier", 'factory = {"device": device, "dtype": dtype}', "factory = {}")),
     Variant("graph_zero_grad_missing", "train_graph_classifier never resets the gradients",
             Edit("train_graph_classifier", "        optimizer.zero_grad()\n", "")),
 ]
@@ -173,6 +181,30 @@ class PyGMessagePassingLayer(MessagePassing):
 
     def update(self, aggr_out, x):
         return F.relu(self.node_mlp(torch.cat([x, aggr_out], dim=-1)))
+""")),
+    Variant("pair_as_a_list", "both message-passing layers return [x', e'], a list",
+            Edit("MessagePassingLayer", "return F.relu(self.node_mlp(torch.cat([x, messages], dim=1))), edge_attr",
+                 "return [F.relu(self.node_mlp(torch.cat([x, messages], dim=1))), edge_attr]"),
+            Edit("PyGMessagePassingLayer",
+                 "return self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size), edge_attr",
+                 "return [self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size), edge_attr]")),
+    Variant("dense_adjacency_by_assignment", "GCNLayer by the dense D^-1/2 (A + I) D^-1/2 of the notebook, "
+            "A built by assignment (a simple graph)",
+            Replace("GCNLayer", """
+class GCNLayer(nn.Module):
+    def __init__(self, in_channels, out_channels, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.lin = nn.Linear(in_channels, out_channels, bias=False, device=device, dtype=dtype)
+        self.bias = nn.Parameter(torch.zeros(out_channels, device=device, dtype=dtype)) if bias else None
+
+    def forward(self, x, edge_index):
+        n = x.shape[0]
+        a_hat = torch.zeros(n, n, dtype=x.dtype, device=x.device)
+        a_hat[edge_index[1], edge_index[0]] = 1
+        a_hat = a_hat + torch.eye(n, dtype=x.dtype, device=x.device)
+        scale = a_hat.sum(dim=1).rsqrt()
+        out = scale.unsqueeze(1) * a_hat * scale.unsqueeze(0) @ self.lin(x)
+        return out if self.bias is None else out + self.bias
 """)),
     Variant("nll_and_indices", "training with log-softmax and NLL on the indices of the labelled nodes; "
             "prediction under inference_mode",

@@ -363,7 +363,7 @@ plt.show()
 #   (`generator(z).detach()`): otherwise `backward` sends the discriminator's loss on into
 #   the generator, filling its `.grad` with gradients of the wrong objective.
 # * `generator_step`: draw fresh $z$ and take one optimizer step on the generator's loss of
-#   $D(G(z))$. The gradient flows *through* the discriminator into the generator, but only
+#   $D(G(z))$, in the form its `non_saturating` argument chooses. The gradient flows *through* the discriminator into the generator, but only
 #   the generator's optimizer steps, so the discriminator's weights stay as they were.
 #
 # The noise has the generator's input size (`generator.hidden1.in_features`), and each
@@ -561,8 +561,9 @@ assert loss.ndim == 0 and 0.5 < loss.item() < 2
 #
 # except at the last step $t = 0$, which adds no noise and returns the sample. The noise
 # $z$ is an argument of `reverse_step`, so that the grader can give its own. `sample`
-# draws $x_{T-1}$ and every step's $z$ on the CPU with the `torch.Generator` it is given and
-# moves them to the model's device; `schedule_tensors` turns the NumPy schedule into
+# draws $x_{T-1}$ and every step's $z$ ($D$ = `model.data_features` columns) on the CPU, in
+# the model's dtype, with the `torch.Generator` it is given, and moves them to the model's
+# device; `schedule_tensors` turns the NumPy schedule into
 # tensors of the model's dtype and device. (`@torch.no_grad()` spares memory: nobody
 # differentiates a sample.)
 

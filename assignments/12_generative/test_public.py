@@ -252,17 +252,19 @@ def test_discriminator_step_updates_the_discriminator_only(student, rng):
 
 
 @pytest.mark.points(2)
-def test_generator_step_updates_the_generator_only(student):
-    """One SGD step on the non-saturating loss of D(G(z)); the discriminator's weights untouched."""
+@pytest.mark.parametrize("non_saturating", [True, False])
+def test_generator_step_updates_the_generator_only(student, non_saturating):
+    """One SGD step on the chosen form of the loss of D(G(z)); the discriminator's weights untouched."""
     generator, discriminator = student.MLP(3, 8, 2, dtype=F64), student.MLP(2, 8, 1, dtype=F64)
     g_before = checked_state_dict(generator, mlp_shapes(3, 8, 2))
     d_before = checked_state_dict(discriminator, mlp_shapes(2, 8, 1))
     optimizer = student.torch.optim.SGD(generator.parameters(), lr=0.1)
-    loss = student.generator_step(generator, discriminator, optimizer, 16)
+    loss = student.generator_step(generator, discriminator, optimizer, 16, non_saturating=non_saturating)
     z = replayed_randn(16, 3)
 
     def loss_of(g):
-        return F.softplus(-mlp_forward(d_before, mlp_forward(g, z))).mean()
+        logits = mlp_forward(d_before, mlp_forward(g, z))
+        return F.softplus(-logits).mean() if non_saturating else -F.softplus(logits).mean()
 
     assert_close(as_number(loss, "generator_step"), loss_of(g_before).item(), "the loss returned by generator_step")
     assert_updated_weights(checked_state_dict(generator, mlp_shapes(3, 8, 2)), sgd_step(g_before, loss_of, 0.1),
@@ -297,6 +299,7 @@ def test_q_sample_is_the_closed_form(student, rng):
 
 
 NOISE_PREDICTOR_SHAPES = mlp_shapes(3, 8, 2, prefix="net.")
+NOISE_PREDICTOR_3D_SHAPES = mlp_shapes(4, 8, 3, prefix="net.")
 
 
 def predicted_noise(state, x, t, num_steps):
@@ -309,6 +312,11 @@ def test_noise_predictor_appends_the_scaled_step(student, rng):
     state = checked_state_dict(model, NOISE_PREDICTOR_SHAPES)
     x, t = tensor(rng, 4, 2), torch.tensor([0, 10, 25, 49])
     assert_close(model(x, t), predicted_noise(state, x, t, 50), "NoisePredictor(50, hidden_features=8)(x, t)")
+    model = student.NoisePredictor(50, data_features=3, hidden_features=8, dtype=F64)
+    state = checked_state_dict(model, NOISE_PREDICTOR_3D_SHAPES)
+    x = tensor(rng, 4, 3)
+    assert_close(model(x, t), predicted_noise(state, x, t, 50),
+                 "NoisePredictor(50, data_features=3, hidden_features=8)(x, t)")
 
 
 @pytest.mark.points(2)
@@ -347,19 +355,22 @@ def test_reverse_step_follows_the_formula(student, rng):
 
 
 @pytest.mark.points(1)
-def test_sample_runs_the_reverse_process_with_the_generator(student):
-    """x_T and each step's noise drawn with the generator given, from step T-1 down to 0."""
-    model = student.NoisePredictor(10, hidden_features=8, dtype=F64)
-    state = checked_state_dict(model, NOISE_PREDICTOR_SHAPES)
+@pytest.mark.parametrize("data_features", [2, 3])
+def test_sample_runs_the_reverse_process_with_the_generator(student, data_features):
+    """x_T and each step's noise drawn with the generator given, in the model's dtype (float64
+    here), with model.data_features columns, from step T-1 down to 0."""
+    model = student.NoisePredictor(10, data_features=data_features, hidden_features=8, dtype=F64)
+    state = checked_state_dict(model, mlp_shapes(data_features + 1, 8, data_features, prefix="net."))
     betas = np.linspace(0.01, 0.2, 10)
     samples = student.sample(model, 20, betas, student.torch.Generator().manual_seed(3))
     generator = torch.Generator().manual_seed(3)
     betas_t = torch.from_numpy(betas)
     alpha_bar = torch.cumprod(1 - betas_t, dim=0)
-    x = torch.randn(20, 2, generator=generator, dtype=F64)
+    shape = (20, data_features)
+    x = torch.randn(shape, generator=generator, dtype=F64)
     for t in reversed(range(10)):
-        x = reverse(state, x, t, betas_t, alpha_bar, torch.randn(20, 2, generator=generator, dtype=F64), 10)
-    assert_close(samples, x, "sample(model, 20, betas, generator)")
+        x = reverse(state, x, t, betas_t, alpha_bar, torch.randn(shape, generator=generator, dtype=F64), 10)
+    assert_close(samples, x, f"sample(model, 20, betas, generator) with data_features={data_features}")
 
 
 @pytest.mark.points(1)

@@ -49,8 +49,8 @@ def test_mdp_arrays_match_reference(student, secret):
     for table in (gym.make("CliffWalking-v1", is_slippery=True).unwrapped.P,
                   gym.make("FrozenLake-v1", desc=random_lake(secret, size=6)).unwrapped.P):
         arrays = student.mdp_arrays(table)
-        if not isinstance(arrays, tuple) or len(arrays) != 3:
-            raise AssertionError("mdp_arrays should return a tuple (transitions, rewards, terminal)")
+        if not isinstance(arrays, (tuple, list)) or len(arrays) != 3:
+            raise AssertionError("mdp_arrays should return the three arrays (transitions, rewards, terminal)")
         for got, expected, name in zip(arrays, mdp.mdp_arrays(table), ("transitions", "rewards", "terminal")):
             assert_close(got, expected, f"{name} of mdp_arrays(table)")
 

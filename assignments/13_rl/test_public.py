@@ -157,6 +157,41 @@ def test_q_learning_history_and_epsilon_schedule(student):
     assert_close(again, Q, "Q of a second run with the same seed", rtol=0, atol=0)
 
 
+def q_learning_replay(env, alpha, gamma, epsilons, seed):
+    """Q-learning as its docstring states it, one episode per entry of ``epsilons``, with
+    epsilon_greedy's draws written out: (Q, history)."""
+    explore = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    history = {"return": [], "length": [], "epsilon": list(epsilons)}
+    for k, epsilon in enumerate(epsilons):
+        s, _ = env.reset(seed=None if k else seed)
+        rewards, over = [], False
+        while not over:
+            a = int(explore.integers(Q.shape[1])) if explore.random() < epsilon else int(np.argmax(Q[s]))
+            s2, r, terminated, truncated, _ = env.step(a)
+            bootstrap = 0.0 if terminated else gamma * Q[s2].max()
+            Q[s, a] += alpha * (r + bootstrap - Q[s, a])
+            s, over = s2, terminated or truncated
+            rewards.append(r)
+        history["return"].append(sum(rewards))
+        history["length"].append(len(rewards))
+    return Q, history
+
+
+@pytest.mark.points(2)
+def test_q_learning_replays_step_by_step_on_the_slippery_lake(student):
+    """One generator for all exploration, the environment seeded at the first reset only: the same Q and history."""
+    settings = dict(alpha=0.3, gamma=0.9, epsilon_start=0.9, epsilon_end=0.1, decay_episodes=30, seed=5)
+    Q, history = student.q_learning(student.gym.make("FrozenLake-v1"), 60, **settings)
+    epsilons = [max(0.1, 0.9 - 0.8 * k / 30) for k in range(60)]
+    expected_Q, expected = q_learning_replay(gym.make("FrozenLake-v1"), 0.3, 0.9, epsilons, seed=5)
+    if not isinstance(history, dict):
+        raise AssertionError(f"q_learning's history is a {type(history).__name__}, expected a dict")
+    for key in ("epsilon", "length", "return"):
+        assert_close(history.get(key), expected[key], f"history['{key}'] of 60 episodes")
+    assert_close(Q, expected_Q, "Q after 60 episodes on the slippery 4x4 lake", atol=1e-12)
+
+
 @pytest.mark.points(2)
 def test_q_learning_finds_the_path_along_the_cliff(student):
     """On CliffWalking, 300 episodes with alpha = 0.5 learn the shortest path (13 steps)."""

@@ -35,6 +35,15 @@ BUGS = [
     Variant("epsilon_never_decays", "q_learning explores with epsilon_start in every episode",
             Edit("q_learning", "epsilon = max(epsilon_end, epsilon_start - (epsilon_start - epsilon_end) * "
                  "episode / decay_episodes)", "epsilon = epsilon_start")),
+    Variant("q_learning_reseeds_every_episode", "q_learning starts every episode with env.reset(seed=seed)",
+            Edit("q_learning", "env.reset(seed=seed if episode == 0 else None)", "env.reset(seed=seed)")),
+    Variant("q_learning_explores_with_a_second_generator", "q_learning draws the random actions from a "
+            "generator of their own, seeded with seed + 1",
+            Edit("q_learning", "action = epsilon_greedy(Q[state], epsilon, rng)",
+                 "action = epsilon_greedy(Q[state], epsilon, rng) if rng.random() >= epsilon else "
+                 "int(explorer.integers(len(Q[state])))"),
+            Edit("q_learning", "    rng = np.random.default_rng(seed)\n",
+                 "    rng, explorer = np.random.default_rng(seed), np.random.default_rng(seed + 1)\n")),
     Variant("truncation_treated_as_termination", "q_learning does not bootstrap at a time limit either",
             Edit("q_learning", "target = reward if terminated else", "target = reward if terminated or truncated else")),
     Variant("returns_accumulated_forwards", "discounted_returns runs from the first step to the last",
@@ -54,6 +63,8 @@ BUGS = [
 ]
 
 ALTERNATIVES = [
+    Variant("mdp_arrays_as_a_list", "mdp_arrays returns [transitions, rewards, terminal], a list",
+            Edit("mdp_arrays", "return transitions, rewards, terminal", "return [transitions, rewards, terminal]")),
     Variant("loops_and_other_formulas", "planning with explicit loops over states, np.add.at, a masked "
             "linear system and an identity-matrix greedy policy",
             Replace("mdp_arrays", """

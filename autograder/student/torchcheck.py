@@ -90,8 +90,12 @@ def vjp_first_argument(function, x, grad_output, *args, **kwargs):
     """(function(x, *args, **kwargs), the vector-Jacobian product of ``grad_output`` with the
     output's derivative with respect to ``x``): torch.autograd.functional.vjp with only the
     first argument differentiable, for functions that also take integer tensors or numbers
-    (an ``edge_index``, a number of nodes)."""
-    return torch.autograd.functional.vjp(lambda v: function(v, *args, **kwargs), x, grad_output)
+    (an ``edge_index``, a number of nodes). A list of tensors returned is taken as a tuple."""
+    def first_argument_only(v):
+        out = function(v, *args, **kwargs)
+        return tuple(out) if isinstance(out, list) else out
+
+    return torch.autograd.functional.vjp(first_argument_only, x, grad_output)
 
 
 def nt_xent_by_the_formula(z1: np.ndarray, z2: np.ndarray, temperature: float) -> float:

@@ -72,6 +72,48 @@ def _conv(state, name, x, edge_index):
     return conv(x.to(weight.dtype), edge_index)
 
 
+def gcn_by_formula(state, x, edge_index):
+    """GCN's logits without dropout, from the weights in ``state``: GCNConv's normalized sums."""
+    loops, weight = pyg_gcn_norm(edge_index, None, x.shape[0], add_self_loops=True, dtype=x.dtype)
+
+    def conv(name, h):
+        messages = weight.unsqueeze(1) * F.linear(h, state[f"{name}.lin.weight"])[loops[0]]
+        return pyg_scatter(messages, loops[1], 0, x.shape[0]) + state[f"{name}.bias"]
+
+    return conv("conv2", F.relu(conv("conv1", x)))
+
+
+def graph_classifier_by_formula(state, x, edge_index, edge_attr, batch, num_graphs, aggr, readout):
+    """GraphClassifier's logits by the notebook's formulas, from the weights in ``state``."""
+    def layer(name, h, e):
+        return layer_by_formula({k: state[f"{name}.{k}"] for k in layer_shapes(1, 1, 1)}, h, edge_index, e, aggr)
+
+    h, e = layer("layer1", x, edge_attr)
+    h, _ = layer("layer2", h, e)
+    return F.linear(pyg_scatter(h, batch, 0, num_graphs, readout), state["head.weight"], state["head.bias"])
+
+
+def adam_replay(state, loss_of, epochs, **hyper):
+    """torch.optim.Adam(**hyper) on a copy of ``state``: the loss ``loss_of(params)`` of every
+    epoch, computed before its step, and the parameters after the last step."""
+    params = {name: torch.as_tensor(value).clone().requires_grad_() for name, value in state.items()}
+    optimizer = torch.optim.Adam(params.values(), **hyper)
+    history = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_of(params)
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    return history, {name: value.detach() for name, value in params.items()}
+
+
+def graph_classifier_shapes(in_channels, edge_channels, hidden_channels, num_classes) -> dict:
+    return {**{f"layer1.{k}": s for k, s in layer_shapes(in_channels, edge_channels, hidden_channels).items()},
+            **{f"layer2.{k}": s for k, s in layer_shapes(hidden_channels, hidden_channels, hidden_channels).items()},
+            "head.weight": (num_classes, hidden_channels), "head.bias": (num_classes,)}
+
+
 def small_graphs(n_graphs, seed):
     """cycles_and_trees graphs batched by torch_geometric: x, edge_index, edge_attr (all ones), batch, y."""
     edges, sizes, y = generated.cycles_and_trees(n_graphs, seed=seed)
@@ -275,6 +317,26 @@ def test_node_classifier_learns_from_labelled_nodes_only(student):
         raise AssertionError("the training loss did not decrease in 30 epochs")
 
 
+@pytest.mark.points(2)
+def test_node_classifier_follows_adam_with_weight_decay(student):
+    """The history holds each epoch's loss before its step; the weights follow torch.optim.Adam."""
+    x, edge_index, y, mask = generated.stochastic_block_model(sizes=(10, 10), labelled=3, seed=5)
+    edge_index = pyg_to_undirected(torch.from_numpy(edge_index))
+    model = student.GCN(8, 6, 2, dropout=0.0, dtype=F64)
+    shapes = {"conv1.lin.weight": (6, 8), "conv1.bias": (6,), "conv2.lin.weight": (2, 6), "conv2.bias": (2,)}
+    state = checked_state_dict(model, shapes)
+    history = student.train_node_classifier(model, x, edge_index, np.where(mask, y, -1), mask, epochs=5, lr=0.05,
+                                            weight_decay=0.1)
+    x, target, mask = torch.from_numpy(x), torch.from_numpy(y[mask]), torch.from_numpy(mask)
+    expected, params = adam_replay(state, lambda p: F.cross_entropy(gcn_by_formula(p, x, edge_index)[mask], target),
+                                   5, lr=0.05, weight_decay=0.1)
+    assert_shape(history, (5,), "the history of 5 epochs")
+    assert_close(history, expected, "the losses of train_node_classifier (each epoch's, before its step)")
+    trained = checked_state_dict(model, shapes)
+    for name, value in params.items():
+        assert_close(trained[name], value, f"{name} after 5 epochs of Adam with weight_decay=0.1")
+
+
 @pytest.mark.points(1)
 def test_predict_nodes_returns_the_highest_logit_without_dropout(student, rng):
     model = student.GCN(34, 16, 4, dropout=0.5, dtype=F64)
@@ -311,12 +373,34 @@ def test_readout_is_invariant_to_node_order(student, rng):
 def test_graph_classifier_trains_and_predicts(student):
     x, edge_index, edge_attr, batch, y = small_graphs(40, seed=3)
     model = student.GraphClassifier(1, 1, 8, 2)
-    checked_state_dict(model, {**{f"layer1.{k}": s for k, s in layer_shapes(1, 1, 8).items()},
-                               **{f"layer2.{k}": s for k, s in layer_shapes(8, 8, 8).items()},
-                               "head.weight": (2, 8), "head.bias": (2,)})
+    checked_state_dict(model, graph_classifier_shapes(1, 1, 8, 2))
     history = student.train_graph_classifier(model, x, edge_index, edge_attr, batch, y, epochs=20)
     assert_shape(history, (20,), "the history of 20 epochs")
     if not history[-1] < history[0]:
         raise AssertionError("the training loss did not decrease in 20 epochs")
     assert_shape(student.predict_graphs(model, x, edge_index, edge_attr, batch, 40), (40,),
                  "predict_graphs(...) for 40 graphs")
+
+
+@pytest.mark.points(2)
+def test_graph_classifier_follows_its_formulas_and_adam(student):
+    """aggr, readout and dtype reach the model; the history holds each epoch's loss before its step."""
+    x, edge_index, edge_attr, batch, y = small_graphs(10, seed=6)
+    inputs = (x.double(), edge_index, edge_attr.double(), batch)
+    model = student.GraphClassifier(1, 1, 5, 2, aggr="sum", readout="max", dtype=F64)
+    shapes = graph_classifier_shapes(1, 1, 5, 2)
+    state = checked_state_dict(model, shapes)
+    logits = model(*inputs, 10)
+    if as_array(logits, "GraphClassifier's logits").dtype != np.float64:
+        raise AssertionError("GraphClassifier(..., dtype=torch.float64) should compute in float64")
+    assert_close(logits, graph_classifier_by_formula(state, *inputs, 10, "sum", "max").detach(),
+                 "the logits of GraphClassifier(1, 1, 5, 2, aggr='sum', readout='max')")
+    history = student.train_graph_classifier(model, *inputs, y, epochs=5, lr=0.05)
+    target = torch.from_numpy(y)
+    expected, params = adam_replay(
+        state, lambda p: F.cross_entropy(graph_classifier_by_formula(p, *inputs, 10, "sum", "max"), target), 5, lr=0.05)
+    assert_shape(history, (5,), "the history of 5 epochs")
+    assert_close(history, expected, "the losses of train_graph_classifier (each epoch's, before its step)")
+    trained = checked_state_dict(model, shapes)
+    for name, value in params.items():
+        assert_close(trained[name], value, f"{name} after 5 epochs of Adam")
