@@ -40,16 +40,18 @@ def servers(monkeypatch) -> Path:
 
 
 def running(servers: Path) -> dict[int, dict]:
-    """pid -> configuration of each check server whose socket lies in ``servers``."""
-    found = {}
+    """pid -> configuration of each check server whose socket lies in ``servers`` (not the
+    workers it forked, which keep its command line until they are reaped)."""
+    found, parents = {}, {}
     for entry in os.listdir("/proc"):
         try:
             argv = Path("/proc", entry, "cmdline").read_bytes().split(b"\0")
+            stat = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if b"--serve" in argv and str(servers).encode() in argv[-2]:
-            found[int(entry)] = json.loads(argv[-2])
-    return found
+        if b"--serve" in argv and str(servers).encode() in argv[-2] and stat[0] != "Z":
+            found[int(entry)], parents[int(entry)] = json.loads(argv[-2]), int(stat[1])
+    return {pid: config for pid, config in found.items() if parents[pid] not in found}
 
 
 def gone(pid: int, seconds: float) -> bool:
@@ -93,7 +95,10 @@ def test_the_first_check_starts_a_server_and_the_next_forks_from_it(built, serve
     finally:
         pool.close()
     assert pid in running(servers) and len(running(servers)) == 2, "closing a check leaves its server"
-    assert Path(config["base"]).is_dir() and not any(n.startswith("worker-") for n in os.listdir(config["base"]))
+    deadline = time.monotonic() + 10  # the server reaps a killed worker and removes its folder
+    while any(n.startswith("worker-") for n in os.listdir(config["base"])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(n.startswith("worker-") for n in os.listdir(config["base"])), "the workers' folders are removed"
 
 
 def test_a_served_check_scores_wrong_and_looping_answers_as_an_unserved_one(built, servers, tmp_path, monkeypatch):
