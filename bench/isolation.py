@@ -1,4 +1,5 @@
-"""What isolation costs: per call, per worker start, per graded assignment, in each tier.
+"""What isolation costs: per call (a small one, and an update rule's with 100 KB of arrays),
+per worker start, per graded assignment, in each tier.
 
 Each tier that works here is compared with running the same rubric in-process (the
 submission's cells executed in the grader itself, which a real grader must never do).
@@ -120,15 +121,19 @@ def median_time(function, repeat: int) -> float:
 def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
     """Per call, per worker start, first and later submissions, for every tier here."""
     tiers = [t for t in ("namespaces", "syscalls", "limits") if launch.detect_isolation(t).tier == t]
-    program = Program([Cell("bench", "import numpy as np\ndef f(x):\n    return x * 2\n")])
+    program = Program([Cell("bench", "import numpy as np\ndef f(x):\n    return x * 2\n\n"
+                                     "def step(w, dw, state):\n    v = 0.9 * state['v'] - 0.1 * dw\n"
+                                     "    return w + v, {'v': v}\n")])
     x = np.arange(16.0)
+    w, dw = np.ones((64, 50)), np.full((64, 50), 0.5)  # an update rule's call: 100 KB out, 50 KB back
     direct = median_time(lambda: [x * 2 for _ in range(calls)], repeat) / calls
     grade_in_process(rubric, files)  # warm-up: the rubric's own imports
     print(f"{rubric.assignment}; median of {repeat} runs; one grading process; each tier's grading "
           f"alternates with grading in-process (in (s))")
-    print(f"{'tier':<11} {'workers':<8} {'call (ms)':>10} {'start (s)':>10} {'first (s)':>10} "
+    print(f"{'tier':<11} {'workers':<8} {'call (ms)':>10} {'100 KB (ms)':>11} {'start (s)':>10} {'first (s)':>10} "
           f"{'grade (s)':>10} {'in (s)':>7} {'vs in-process':>14}")
-    print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'0':>10} {'-':>10} {'-':>10} {'-':>7} {'1.00x':>14}")
+    print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'-':>11} {'0':>10} {'-':>10} {'-':>10} {'-':>7} "
+          f"{'1.00x':>14}")
     full = build_program(rubric.instructor, files)
     for tier in tiers:
         isolation = launch.detect_isolation(tier)
@@ -140,6 +145,9 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
             controls = Controls(program, Limits(), isolation)
             controls.student.f(x)
             per_call = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
+            state = {"v": np.zeros_like(w)}
+            heavy = median_time(lambda: [controls.student.step(w, dw, state) for _ in range(calls // 4)],
+                                repeat) / (calls // 4)
             controls.close()
 
             def start_worker():
@@ -149,8 +157,8 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
 
             start = median_time(start_worker, repeat)
             baseline, graded = paired(rubric, files, isolation, repeat)
-            print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {start:10.2f} {first:10.2f} {graded:10.2f} "
-                  f"{baseline:7.2f} {graded / baseline:13.2f}x")
+            print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {heavy * 1e3:11.4f} {start:10.2f} {first:10.2f} "
+                  f"{graded:10.2f} {baseline:7.2f} {graded / baseline:13.2f}x")
     POOL.forking = True
     POOL.close()
 
