@@ -182,8 +182,8 @@ def detect_isolation(force: str | None = None) -> Isolation:
                              "the course files, unprivileged uid)" + (" + seccomp" if seccomp else ""))
     if force in (None, "namespaces", "syscalls") and seccomp:
         abi = confine.landlock_abi()
-        candidate = Isolation("syscalls", f"tier B: seccomp (no processes, sockets, ptrace or "
-                              f"signals)" + (f" + Landlock ABI {abi} (files beneath the Python "
+        candidate = Isolation("syscalls", "tier B: seccomp (no processes, sockets, ptrace or "
+                              "signals)" + (f" + Landlock ABI {abi} (files beneath the Python "
                               "environment only)" if abi else ", no Landlock: files readable"))
         if _probe(candidate):
             return candidate

@@ -179,6 +179,7 @@ class WorkerPool:
         """``served``: a student's self-check pool, whose plain (tier C) CPU workers come from
         the student's check server (``autograder.sandbox.warm``)."""
         self.spares, self.served = spares, served
+        self.servers: dict[tuple, Path | None] = {}  # kind -> its check server's socket, once found
         self.waiting: dict[tuple, Worker] = {}  # spares
         self.early: dict[tuple, Worker] = {}  # prepared for one submission: at most one
         self.zygotes: dict[tuple, Zygote] = {}
@@ -265,9 +266,11 @@ class WorkerPool:
         """The socket of the check server whose forks are a self-check's workers of ``kind``
         (even in tier C: the code is the student's own), if they may come from one."""
         tmp_bytes, isolation, preload = kind
-        if self.served and isolation.tier == "limits" and device == "cpu":
-            return warm.address(isolation, tmp_bytes, preload)
-        return None
+        if not (self.served and isolation.tier == "limits" and device == "cpu"):
+            return None
+        if kind not in self.servers:  # it reads the engine's files: once per kind
+            self.servers[kind] = warm.address(isolation, tmp_bytes, preload)
+        return self.servers[kind]
 
     def _zygote_failed(self, kind: tuple, error: ZygoteError) -> None:
         warnings.warn(f"starting workers one by one: {error}")
