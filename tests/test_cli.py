@@ -115,6 +115,20 @@ def test_only_hidden_tests_may_use_the_secret(tmp_path):
         grade_submission(public, "s", {"nb": None})
 
 
+def test_each_rubric_runs_its_own_test_files_though_they_share_a_name(tmp_path):
+    from autograder.course import Limits
+    from autograder.grading.grade import Rubric, grade_submission
+
+    names = []
+    for folder, test in [("first", "test_one"), ("second", "test_two"), ("first", "test_one")]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "test_public.py").write_text(f"import pytest\n\n@pytest.mark.points(1)\ndef {test}():\n    pass\n")
+        rubric = Rubric("demo", [tmp_path / folder / "test_public.py"], {"nb": []}, limits=Limits(time_per_test=5))
+        names.append([t.name for t in grade_submission(rubric, "s", {"nb": None}).tests])
+        assert not [m for m in sys.modules if m.endswith("test_public")], "a rubric's module outlived its grading"
+    assert names == [["test_one"], ["test_two"], ["test_one"]]
+
+
 def test_a_mixed_layout_is_a_clear_error_before_anything_is_graded(submissions, tmp_path, capsys):
     (submissions / "regression.py").write_text("def add_bias(X):\n    return X\n")
     assert main(["--course", str(ROOT), "grade", "-a", A, str(submissions), "-o", str(tmp_path / "out")]) == 2
