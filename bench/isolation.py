@@ -5,9 +5,11 @@ Each tier that works here is compared with running the same rubric in-process (t
 submission's cells executed in the grader itself, which a real grader must never do).
 Workers come either forked from a warm zygote (the default where the tier allows it) or
 started one by one (a fresh Python, with a warm spare waiting); "first" is the first
-submission a grading process grades, which pays for starting the zygote or the spare.
+submission a grading process grades, which pays for starting the zygote or the spare. A call's
+two ends poll for each other's messages where a core is free ("no poll": each sleeps instead;
+``--no-poll`` grades so too).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/isolation.py [ASSIGNMENT...] [--tiers-on 01_regression]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/isolation.py [ASSIGNMENT...] [--tiers-on 01_regression] [--no-poll]
 """
 
 from __future__ import annotations
@@ -130,9 +132,9 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
     grade_in_process(rubric, files)  # warm-up: the rubric's own imports
     print(f"{rubric.assignment}; median of {repeat} runs; one grading process; each tier's grading "
           f"alternates with grading in-process (in (s))")
-    print(f"{'tier':<11} {'workers':<8} {'call (ms)':>10} {'100 KB (ms)':>11} {'start (s)':>10} {'first (s)':>10} "
-          f"{'grade (s)':>10} {'in (s)':>7} {'vs in-process':>14}")
-    print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'-':>11} {'0':>10} {'-':>10} {'-':>10} {'-':>7} "
+    print(f"{'tier':<11} {'workers':<8} {'call (ms)':>10} {'no poll':>8} {'100 KB (ms)':>11} {'start (s)':>10} "
+          f"{'first (s)':>10} {'grade (s)':>10} {'in (s)':>7} {'vs in-process':>14}")
+    print(f"{'in-process':<11} {'-':<8} {direct * 1e3:10.4f} {'-':>8} {'-':>11} {'0':>10} {'-':>10} {'-':>10} {'-':>7} "
           f"{'1.00x':>14}")
     full = build_program(rubric.instructor, files)
     for tier in tiers:
@@ -142,6 +144,13 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
             POOL.forking = mode == "forked"
             POOL.close()
             first = grade_submission(rubric, "bench", files, isolation).duration
+            unpolled = WorkerPool(spares=False, polls=False)
+            unpolled.forking = POOL.forking
+            controls = Controls(program, Limits(), isolation, pool=unpolled)
+            controls.student.f(x)
+            sleeping = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
+            controls.close()
+            unpolled.close()
             controls = Controls(program, Limits(), isolation)
             controls.student.f(x)
             per_call = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
@@ -157,8 +166,8 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
 
             start = median_time(start_worker, repeat)
             baseline, graded = paired(rubric, files, isolation, repeat)
-            print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {heavy * 1e3:11.4f} {start:10.2f} {first:10.2f} "
-                  f"{graded:10.2f} {baseline:7.2f} {graded / baseline:13.2f}x")
+            print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {sleeping * 1e3:8.4f} {heavy * 1e3:11.4f} {start:10.2f} "
+                  f"{first:10.2f} {graded:10.2f} {baseline:7.2f} {graded / baseline:13.2f}x")
     POOL.forking = True
     POOL.close()
 
@@ -205,7 +214,10 @@ def main() -> None:
     parser.add_argument("--tiers-on", default="01_regression", help="the assignment of the tier table")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-poll", action="store_true",
+                        help="the grader and its workers sleep while waiting for each other's messages")
     args = parser.parse_args()
+    POOL.polls = not args.no_poll
 
     course = load_course(ROOT)
     ids = args.assignments or [a.id for a in course.assignments]

@@ -13,10 +13,13 @@ import pytest
 from autograder.cli import main
 from autograder.course import Limits
 from autograder.sandbox import launch
+from autograder.grading.grade import grade_submission
+from autograder.grading.program import Cell, Program
+from autograder.sandbox import pool as pools
 from autograder.sandbox.pool import WorkerPool
 from autograder.selfcheck import PLAIN, check_file
 
-from conftest import ROOT, source_notebooks
+from conftest import ROOT, loaded, rubric_for, source_notebooks
 
 A = "01_regression"
 
@@ -66,6 +69,33 @@ def test_a_prepared_worker_is_the_one_taken_and_an_untaken_one_is_killed(tmp_pat
             worker.kill()
     finally:
         pool.close()
+
+
+POLL_PROBE = """
+import gc
+
+def polls():
+    \"\"\"How long this worker polls for its next request (its reader, found among the objects).\"\"\"
+    return [o.poll for o in gc.get_objects() if type(o).__name__ == "Reader"]
+"""
+
+
+def test_polling_for_messages_grades_alike_and_happens_only_where_the_worker_has_a_core(built, monkeypatch):
+    rubric, files = rubric_for(A), source_notebooks(built, A)
+    polled, unpolled = WorkerPool(spares=False), WorkerPool(spares=False, polls=False)
+    program, limits, isolation = Program([Cell("probe", POLL_PROBE)]), Limits(time_per_test=10), launch.detect_isolation()
+    try:
+        results = [grade_submission(rubric, "s", files, pool=pool) for pool in (polled, unpolled)]
+        assert scores(results[0]) == scores(results[1]) and results[0].score == results[0].max_score
+        with loaded(program, limits, isolation, pool=polled) as student:
+            assert student.polls() == [pools.POLL_SECONDS]
+        with loaded(program, limits, isolation, pool=unpolled) as student:
+            assert student.polls() == [0.0]
+        monkeypatch.setattr(pools.os, "sched_getaffinity", lambda pid: {0})  # one core: no polling
+        with loaded(program, limits, isolation, pool=polled) as student:
+            assert student.polls() == [0.0]
+    finally:
+        polled.close(), unpolled.close()
 
 
 TORCH_FREE = textwrap.dedent('''

@@ -118,3 +118,26 @@ def test_a_reader_keeps_the_bytes_of_the_next_messages_for_them():
     assert np.array_equal(np.frombuffer(received[2][1][0], dtype=np.float64), big)
     assert not reader.pending
     os.close(read), os.close(write)
+
+
+def test_a_polling_reader_reads_alike_and_still_honours_deadline_and_end():
+    """Polling only changes how a reader waits: a message that arrives during the poll or after
+    it is read whole, no message still times out at the deadline, a closed pipe still ends it."""
+    import time
+
+    read, write = os.pipe()
+    reader = wire.Reader(read, poll=0.05)
+    for delay in (0.01, 0.1):  # within the poll, then after it (a sleeping wait)
+        timer = threading.Timer(delay, lambda: wire.send(write, {"after": delay}, [b"z" * 10]))
+        timer.start()
+        header, buffers = wire.receive(reader, deadline=time.monotonic() + 5)
+        timer.join()
+        assert header["after"] == delay and buffers == [b"z" * 10]
+    started = time.monotonic()
+    with pytest.raises(wire.TimedOut):
+        wire.receive(reader, deadline=started + 0.02)  # a deadline before the poll ends
+    assert time.monotonic() - started < 0.5
+    os.close(write)
+    with pytest.raises(wire.PeerGone):
+        wire.receive(reader, deadline=None)
+    os.close(read)

@@ -62,8 +62,9 @@ def grade_in_process(rubric: Rubric, student: str, files: dict,
 
 @functools.cache
 def _process_pool() -> WorkerPool:
-    """Every core is grading already: a spare worker would only compete."""
-    return WorkerPool(spares=False)
+    """Every core is grading already: a spare worker, or polling for a worker's replies, would
+    only compete."""
+    return WorkerPool(spares=False, polls=False)
 
 
 @functools.cache  # once per grading process: it inspects every loaded library

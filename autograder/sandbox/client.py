@@ -114,7 +114,13 @@ class Worker:
         """Send the cells ahead (the worker confines itself and runs them while the grader
         does other work); ``load`` with the same cells then waits for its replies."""
         self.loading = (self._send({"op": "load", "limits": self.limits.for_worker(self.device),
-                                    "confine": self.policy, "cells": cells}, []), cells)
+                                    "confine": self.policy, "cells": cells, "poll": self.replies.poll}, []),
+                        cells)
+
+    def poll_for_messages(self, seconds: float) -> None:
+        """Poll ``seconds`` for each reply before sleeping, and have the worker poll as long for
+        each request (it is told with the cells: set before they are sent)."""
+        self.replies.poll = seconds
 
     def _drain(self) -> None:
         stream = self.process.stderr

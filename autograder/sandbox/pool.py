@@ -32,6 +32,17 @@ from autograder.sandbox.client import PRELOAD_SECONDS, Worker
 from autograder.sandbox.processes import ForkedChild, Sandboxed
 
 
+POLL_SECONDS = 200e-6  # how long each end of a call polls for the other's message before sleeping
+
+
+def polling_seconds() -> float:
+    """``POLL_SECONDS`` where this process may use two cores or more (a grader and its worker
+    take turns, so the one polling leaves the other a core), else 0: on one core polling would
+    only hold up the worker it waits for. At most that CPU time is spent per message where the
+    other's answer is slow."""
+    return POLL_SECONDS if len(os.sched_getaffinity(0)) >= 2 else 0.0
+
+
 class ZygoteError(RuntimeError):
     """The zygote could not fork a worker; a worker is started the slow way instead."""
 
@@ -175,10 +186,11 @@ class WorkerPool:
     ``spares`` is off) so that starting Python and importing NumPy and PyTorch overlaps with
     grading the submission before."""
 
-    def __init__(self, spares: bool = True, served: bool = False):
+    def __init__(self, spares: bool = True, served: bool = False, polls: bool = True):
         """``served``: a student's self-check pool, whose plain (tier C) CPU workers come from
-        the student's check server (``autograder.sandbox.warm``)."""
-        self.spares, self.served = spares, served
+        the student's check server (``autograder.sandbox.warm``); ``polls``: whether a worker
+        and this process poll for each other's messages where a core is free (``polling_seconds``)."""
+        self.spares, self.served, self.polls = spares, served, polls
         self.servers: dict[tuple, Path | None] = {}  # kind -> its check server's socket, once found
         self.waiting: dict[tuple, Worker] = {}  # spares
         self.early: dict[tuple, Worker] = {}  # prepared for one submission: at most one
@@ -213,7 +225,9 @@ class WorkerPool:
                     worker = zygote.fork(limits, files)
             except ZygoteError as error:
                 self._zygote_failed(kind, error)
-        if worker is None and not self._forks(kind, device):
+        if worker is not None:
+            self._polling(worker)
+        elif not self._forks(kind, device):
             worker = self._started(files, limits, isolation, device, preload)
         if worker is not None:
             if cells is not None:
@@ -238,16 +252,22 @@ class WorkerPool:
             prepared.kill()
         if self._forks(kind, device):
             try:
-                return self._zygote(*kind).fork(limits, files)
+                return self._polling(self._zygote(*kind).fork(limits, files))
             except ZygoteError as error:
                 self._zygote_failed(kind, error)
         return self._started(files, limits, isolation, device, preload)
+
+    def _polling(self, worker: Worker, beside_spare: bool = False) -> Worker:
+        """``worker``, it and this process polling for each other's messages if they may: not
+        beside a spare that is starting (it takes the core polling needs)."""
+        worker.poll_for_messages(polling_seconds() if self.polls and not beside_spare else 0.0)
+        return worker
 
     def _started(self, files: dict[str, str], limits: Limits, isolation: launch.Isolation,
                  device: str, preload: tuple[str, ...]) -> Worker:
         """A worker started afresh: the warm spare if one waits (and a new spare behind it)."""
         if files or not self.spares:  # files are bound at start: no spare can be ready for them
-            return Worker.start(files, limits, isolation, device, preload)
+            return self._polling(Worker.start(files, limits, isolation, device, preload))
         key = (limits, isolation, device, preload)
         worker = self.waiting.pop(key, None)
         if worker is None or not worker.alive:
@@ -255,7 +275,7 @@ class WorkerPool:
         for stale in [k for k in self.waiting if k != key]:
             self.waiting.pop(stale).kill()
         self.waiting[key] = Worker.start({}, limits, isolation, device, preload)
-        return worker
+        return self._polling(worker, beside_spare=True)
 
     def _forks(self, kind: tuple, device: str) -> bool:
         """Whether workers of ``kind`` come from a zygote."""

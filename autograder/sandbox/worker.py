@@ -115,6 +115,7 @@ def describe(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": message, "where": where}
 
 
+MAX_POLL_SECONDS = 0.001  # the most a worker polls for its next request before sleeping
 CPU_GRACE_SECONDS = 5  # between SIGXCPU at the soft CPU limit and SIGKILL at the hard one
 RESOURCE_LIMITS = {"memory_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
                    "file_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
@@ -217,6 +218,8 @@ def main() -> None:
         answer(header, {"ok": False, "sandbox_error": f"{type(exc).__name__}: {exc}"})
         return
     answer(header, report)
+    poll = header.get("poll")
+    reader.poll = min(float(poll), MAX_POLL_SECONDS) if type(poll) in (int, float) and poll > 0 else 0.0
     seed_everything(0)
     session = Session()
     cells = session.load(header.get("cells", []))
