@@ -6,10 +6,10 @@ submission's cells executed in the grader itself, which a real grader must never
 Workers come either forked from a warm zygote (the default where the tier allows it) or
 started one by one (a fresh Python, with a warm spare waiting); "first" is the first
 submission a grading process grades, which pays for starting the zygote or the spare. A call's
-two ends poll for each other's messages where a core is free ("no poll": each sleeps instead;
-``--no-poll`` grades so too).
+two ends poll for each other's messages where a core is free ("no poll": each sleeps instead,
+as in a class run's grading processes).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/isolation.py [ASSIGNMENT...] [--tiers-on 01_regression] [--no-poll]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/isolation.py [ASSIGNMENT...] [--tiers-on 01_regression]
 """
 
 from __future__ import annotations
@@ -165,40 +165,48 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
                 started.close()
 
             start = median_time(start_worker, repeat)
-            baseline, graded = paired(rubric, files, isolation, repeat)
+            baseline, (graded,) = paired(rubric, files, isolation, repeat)
             print(f"{tier:<11} {mode:<8} {per_call * 1e3:10.4f} {sleeping * 1e3:8.4f} {heavy * 1e3:11.4f} {start:10.2f} "
                   f"{first:10.2f} {graded:10.2f} {baseline:7.2f} {graded / baseline:13.2f}x")
     POOL.forking = True
     POOL.close()
 
 
-def paired(rubric: Rubric, files: dict, isolation, repeat: int) -> tuple[float, float]:
-    """Median seconds to grade ``files`` (in-process, isolated), the two runs alternating, so
-    that a change in the machine's load slows both alike."""
-    inside, isolated = [], []
+def paired(rubric: Rubric, files: dict, isolation, repeat: int, polls: tuple[bool, ...] = (True,)
+           ) -> tuple[float, list[float]]:
+    """Median seconds to grade ``files`` in-process and isolated (once per ``polls`` setting of
+    the pool), the runs alternating, so that a change in the machine's load slows all alike."""
+    inside, isolated = [], [[] for _ in polls]
     for _ in range(repeat):
         inside.append(grade_in_process(rubric, files))
-        result = grade_submission(rubric, "bench", files, isolation)
-        assert result.score == result.max_score, f"{rubric.assignment} lost points"
-        isolated.append(result.duration)
-    return statistics.median(inside), statistics.median(isolated)
+        for times, poll in zip(isolated, polls):
+            POOL.polls = poll
+            result = grade_submission(rubric, "bench", files, isolation)
+            assert result.score == result.max_score, f"{rubric.assignment} lost points"
+            times.append(result.duration)
+    POOL.polls = True
+    return statistics.median(inside), [statistics.median(times) for times in isolated]
 
 
 def assignment_table(course, ids: list[str], repeat: int) -> None:
-    """Each assignment's reference graded in-process and in the strongest tier here."""
+    """Each assignment's reference graded in-process and in the strongest tier here, with the
+    grader and its workers polling for each other's messages and without."""
     isolation = launch.detect_isolation()
     print(f"\nevery assignment's reference; median of {repeat} after one warm-up; {isolation.detail}")
-    print(f"{'assignment':<24} {'in-process (s)':>15} {'isolated (s)':>13} {'added':>8}")
-    totals = [0.0, 0.0]
+    print(f"{'assignment':<24} {'in-process (s)':>15} {'isolated (s)':>13} {'added':>8} "
+          f"{'no poll (s)':>12} {'added':>8}")
+    totals = [0.0, 0.0, 0.0]
     for assignment_id in ids:
         rubric, files = reference_files(course, assignment_id)
         grade_in_process(rubric, files)
         grade_submission(rubric, "bench", files, isolation)
-        inside, isolated = paired(rubric, files, isolation, repeat)
-        totals[0] += inside
-        totals[1] += isolated
-        print(f"{assignment_id:<24} {inside:15.2f} {isolated:13.2f} {isolated / inside - 1:8.1%}")
-    print(f"{'all':<24} {totals[0]:15.2f} {totals[1]:13.2f} {totals[1] / totals[0] - 1:8.1%}")
+        inside, (polled, sleeping) = paired(rubric, files, isolation, repeat, polls=(True, False))
+        for i, seconds in enumerate((inside, polled, sleeping)):
+            totals[i] += seconds
+        print(f"{assignment_id:<24} {inside:15.2f} {polled:13.2f} {polled / inside - 1:8.1%} "
+              f"{sleeping:12.2f} {sleeping / inside - 1:8.1%}")
+    print(f"{'all':<24} {totals[0]:15.2f} {totals[1]:13.2f} {totals[1] / totals[0] - 1:8.1%} "
+          f"{totals[2]:12.2f} {totals[2] / totals[0] - 1:8.1%}")
     POOL.close()
 
 
@@ -214,10 +222,7 @@ def main() -> None:
     parser.add_argument("--tiers-on", default="01_regression", help="the assignment of the tier table")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-poll", action="store_true",
-                        help="the grader and its workers sleep while waiting for each other's messages")
     args = parser.parse_args()
-    POOL.polls = not args.no_poll
 
     course = load_course(ROOT)
     ids = args.assignments or [a.id for a in course.assignments]
