@@ -290,7 +290,8 @@ class Reader:
             if not chunk:
                 raise PeerGone()
             self.pending += chunk
-        data = bytes(self.pending[:n])
+        with memoryview(self.pending) as view:  # one copy (a slice, then bytes, made two)
+            data = view[:n].tobytes()
         del self.pending[:n]
         return data
 
