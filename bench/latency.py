@@ -6,6 +6,8 @@ each, interleaved, so that a busy machine slows all alike).
 A self-check forks its worker from the student's check server (``autograder.sandbox.warm``):
 ``course check`` is timed three ways: the first check, which starts the server; a later one,
 served by it; and with servers turned off (``COURSE_WARM_SECONDS=0``), a worker of its own.
+Where PyTorch sees a GPU, ``course grade --device cuda`` is timed too (a CUDA worker is
+started, never forked: CUDA does not survive a fork).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/latency.py [--assignment 01_regression] [--repeat 5]
 
@@ -41,6 +43,13 @@ def wall(argv: list[str], **env: str) -> float:
     return seconds
 
 
+def cuda_available() -> bool:
+    """Whether PyTorch sees a GPU (asked in a child, so that this process stays torch-free)."""
+    probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+                           capture_output=True, text=True)
+    return probe.stdout.strip() == "True"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="01_regression")
@@ -61,6 +70,9 @@ def main() -> None:
             "check, no server": (check, {"COURSE_WARM_SECONDS": "0"}),
             "course grade": (course + ["grade", "-a", args.assignment, *map(str, notebooks), "-o", out], {}),
         }
+        if cuda_available():
+            commands["grade, cuda"] = (course + ["grade", "-a", args.assignment, *map(str, notebooks),
+                                                 "-o", out, "--device", "cuda"], {})
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             shutil.rmtree(servers, ignore_errors=True)  # the first check starts a server
@@ -68,6 +80,8 @@ def main() -> None:
             for name, (argv, env) in commands.items():
                 times[name].append(wall(argv, XDG_RUNTIME_DIR=str(servers), **env))
         shutil.rmtree(servers, ignore_errors=True)
+    if "grade, cuda" not in times:
+        print("no GPU here: `course grade --device cuda` is not timed")
     torch = statistics.median(times["import torch"])
     print(f"{args.assignment}'s reference; median of {args.repeat} runs; {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f}")
