@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
