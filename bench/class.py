@@ -342,8 +342,12 @@ def main() -> None:
     for line in failures:
         print(f"  NOT AS EXPECTED: {line}")
     spent, share = timeout_share(students, runs["-j 2"], 2, times[2])
-    print(f"\ntime-outs: the {sum(s.category == 'timing out' for s in students)} timing-out students took "
-          f"{spent:.1f} s of grading, {share:.0%} of the -j 2 run's {times[2]:.1f} s x 2 processes")
+    looping = sum(s.category == 'timing out' for s in students)
+    limit = args.time_limit or limits.time_per_test
+    print(f"\ntime-outs: the {looping} timing-out students took {spent:.1f} s of grading, {share:.0%} of the "
+          f"-j 2 run's {times[2]:.1f} s x 2 processes; their limits alone ({looping} x {limit:g} s, the "
+          f"least a loop can cost without failing a slow correct answer sooner) are "
+          f"{looping * limit / (2 * times[2]):.0%}")
     print()
     print_rates(times, len(students), nb_seconds, len(sample), share)
     print(f"load average {os.getloadavg()[0]:.2f} after the run")
