@@ -50,38 +50,34 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """A warm process in a sandbox (``autograder.sandbox.zygote``) that forks a fresh worker per
     request: each submission then pays a fork, not a Python start and a torch import. Started
-    for this grader, or, with ``served``, a student's check server that outlives it."""
+    for this grader, or a student's check server that outlives it."""
 
-    def __init__(self, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]):
-        self.isolation = isolation
+    def __init__(self, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...],
+                 server: Path | None = None):
+        """A zygote of this grader's own; with ``server``, a connection to this user's check
+        server at that path (``autograder.sandbox.warm``), started if none runs there: its
+        folder and process are the server's, and closing leaves both."""
+        self.isolation, self.server, self.ready = isolation, server, False
         self.published = launch.visible_published(preload)
+        if server is not None:
+            self.workdir = self.base = None  # told by the server's greeting
+            self.process: Sandboxed | None = None
+            self.names = (f"worker-{os.getpid()}-{n}" for n in itertools.count(1))  # its folder is shared
+            try:
+                self.control = warm.connect(server, isolation, tmp_bytes, preload)
+            except OSError as error:
+                raise ZygoteError(f"no check server: {error}") from None
+            return
         command = launch.worker_command(isolation, tmp_bytes, module="autograder.sandbox.zygote",
                                         published=self.published)
         self.workdir, self.base = command.workdir, launch.zygote_base(isolation, command)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process: Sandboxed | None = Sandboxed(
+        self.process = Sandboxed(
             command.argv, stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=command.env, cwd=command.workdir, start_new_session=True)
         theirs.close()
         self.names = (f"worker-{n}" for n in itertools.count(1))
-        self.ready = False
-        self.server: Path | None = None
         self._send({"op": "preload", "base": self.base, "modules": list(preload)})
-
-    @classmethod
-    def served(cls, path: Path, isolation: launch.Isolation, tmp_bytes: int, preload: tuple[str, ...]) -> "Zygote":
-        """A connection to this user's check server at ``path`` (``autograder.sandbox.warm``),
-        started if none runs there. Its folder and process are the server's: closing leaves both."""
-        zygote = cls.__new__(cls)
-        zygote.isolation, zygote.published = isolation, launch.visible_published(preload)
-        zygote.workdir = zygote.base = None  # told by the server's greeting
-        zygote.process, zygote.server, zygote.ready = None, path, False
-        zygote.names = (f"worker-{os.getpid()}-{n}" for n in itertools.count(1))  # its folder is shared
-        try:
-            zygote.control = warm.connect(path, isolation, tmp_bytes, preload)
-        except OSError as error:
-            raise ZygoteError(f"no check server: {error}") from None
-        return zygote
 
     def _send(self, message: dict, fds: list[int] = ()) -> None:
         try:
@@ -304,8 +300,7 @@ class WorkerPool:
         if zygote is None or not zygote.alive:
             self._stop_zygotes()
             server = self._server(kind, "cpu")
-            zygote = self.zygotes[kind] = (Zygote.served(server, isolation, tmp_bytes, preload) if server
-                                           else Zygote(isolation, tmp_bytes, preload))
+            zygote = self.zygotes[kind] = Zygote(isolation, tmp_bytes, preload, server)
         return zygote
 
     def _stop_zygotes(self) -> None:
