@@ -13,6 +13,7 @@ import pytest
 from autograder.cli import main
 from autograder.course import Limits
 from autograder.sandbox import launch
+from autograder.grading import parallel
 from autograder.grading.grade import grade_submission
 from autograder.grading.program import Cell, Program
 from autograder.sandbox import pool as pools
@@ -96,6 +97,7 @@ def test_polling_for_messages_grades_alike_and_happens_only_where_the_worker_has
             assert student.polls() == [0.0]
     finally:
         polled.close(), unpolled.close()
+    assert not parallel._process_pool().polls, "a class run's processes take every core: none may poll"
 
 
 TORCH_FREE = textwrap.dedent('''
