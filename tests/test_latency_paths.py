@@ -12,11 +12,10 @@ import pytest
 
 from autograder.cli import main
 from autograder.course import Limits
-from autograder.sandbox import launch
 from autograder.grading import parallel
 from autograder.grading.grade import grade_submission
 from autograder.grading.program import Cell, Program
-from autograder.sandbox import pool as pools
+from autograder.sandbox import launch, pool as pools
 from autograder.sandbox.pool import WorkerPool
 from autograder.selfcheck import PLAIN, check_file
 
