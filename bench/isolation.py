@@ -146,14 +146,12 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
             first = grade_submission(rubric, "bench", files, isolation).duration
             unpolled = WorkerPool(spares=False, polls=False)
             unpolled.forking = POOL.forking
-            controls = Controls(program, Limits(), isolation, pool=unpolled)
-            controls.student.f(x)
-            sleeping = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
-            controls.close()
+            sleeper = Controls(program, Limits(), isolation, pool=unpolled)
+            sleeping = call_time(sleeper, x, calls, repeat)
+            sleeper.close()
             unpolled.close()
             controls = Controls(program, Limits(), isolation)
-            controls.student.f(x)
-            per_call = median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
+            per_call = call_time(controls, x, calls, repeat)
             state = {"v": np.zeros_like(w)}
             heavy = median_time(lambda: [controls.student.step(w, dw, state) for _ in range(calls // 4)],
                                 repeat) / (calls // 4)
@@ -170,6 +168,12 @@ def tier_table(rubric: Rubric, files: dict, calls: int, repeat: int) -> None:
                   f"{first:10.2f} {graded:10.2f} {baseline:7.2f} {graded / baseline:13.2f}x")
     POOL.forking = True
     POOL.close()
+
+
+def call_time(controls: Controls, x, calls: int, repeat: int) -> float:
+    """Median seconds of one call ``f(x)`` into the submission ``controls`` holds."""
+    controls.student.f(x)
+    return median_time(lambda: [controls.student.f(x) for _ in range(calls)], repeat) / calls
 
 
 def paired(rubric: Rubric, files: dict, isolation, repeat: int, polls: tuple[bool, ...] = (True,)
